@@ -1,0 +1,38 @@
+"""lrlab: learning-rate schedules that give the same curve in every framework.
+
+The core (:mod:`lrlab.schedules`) needs only numpy::
+
+    >>> import lrlab
+    >>> schedule = lrlab.parse("warmup(cosine(init_value=0.1, total_steps=90), steps=10)")
+    >>> schedule(10)
+    0.1
+"""
+
+from lrlab.schedules import (
+    Schedule,
+    format_spec,
+    from_config,
+    from_dict,
+    load,
+    parse,
+    preset,
+    preset_names,
+    registered_kinds,
+    to_dict,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Schedule",
+    "__version__",
+    "format_spec",
+    "from_config",
+    "from_dict",
+    "load",
+    "parse",
+    "preset",
+    "preset_names",
+    "registered_kinds",
+    "to_dict",
+]

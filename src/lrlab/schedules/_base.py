@@ -1,0 +1,180 @@
+"""The :class:`Schedule` base class and the registry of schedule kinds.
+
+A schedule is a pure function of the time ``t >= 0`` (optimizer steps or epochs, as the
+caller decides). Every family is a frozen dataclass that subclasses :class:`Schedule` with
+a ``kind=`` class keyword; that keyword registers it, so the spec parser and
+:func:`from_dict` find new families without any factory edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, ClassVar, TypeVar, dataclass_transform
+
+import numpy as np
+import numpy.typing as npt
+
+from lrlab.schedules._ops import SCALAR
+from lrlab.schedules._validate import describe
+
+_REGISTRY: dict[str, type[Schedule]] = {}
+
+_T = TypeVar("_T")
+
+
+@dataclass_transform(frozen_default=True)
+def family(cls: type[_T]) -> type[_T]:
+    """Make a schedule class a frozen dataclass whose ``repr`` is its spec.
+
+    Equivalent to ``@dataclasses.dataclass(frozen=True, repr=False)``.
+    """
+    return dataclasses.dataclass(frozen=True, repr=False)(cls)
+
+
+def registered_kinds() -> tuple[str, ...]:
+    """Return every registered schedule kind, sorted."""
+    return tuple(sorted(_REGISTRY))
+
+
+def schedule_class(kind: str) -> type[Schedule]:
+    """Return the class registered under ``kind``.
+
+    Raises:
+        TypeError: If ``kind`` is not a string.
+        ValueError: If no family is registered under ``kind``.
+    """
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, got {describe(kind)}")
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(registered_kinds())
+        raise ValueError(f"unknown schedule kind {kind!r}; known kinds: {known}") from None
+
+
+class Schedule:
+    """Base class of every schedule: a pure, vectorized function of time.
+
+    Subclasses are frozen dataclasses declared as ``class Name(Schedule, kind="name")``.
+    They validate their fields in ``__post_init__`` and implement :meth:`compute`.
+
+    Class attributes:
+        kind: The registry key and the name used in specs and dicts.
+        positional: Fields written positionally in a spec (the schedules a composition
+            wraps), in order; every other field is written as ``name=value``.
+        variadic: Whether the single positional field takes any number of schedules.
+    """
+
+    kind: ClassVar[str]
+    positional: ClassVar[tuple[str, ...]] = ()
+    variadic: ClassVar[bool] = False
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is None:
+            return
+        existing = _REGISTRY.get(kind)
+        if existing is not None and (existing.__module__, existing.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise ValueError(f"schedule kind {kind!r} is already registered by {existing}")
+        cls.kind = kind
+        _REGISTRY[kind] = cls
+
+    def compute(self, t: Any, xp: Any) -> Any:
+        """Evaluate the formula on already-validated time ``t`` with array namespace ``xp``.
+
+        Args:
+            t: Time as a float (``xp`` is the scalar namespace) or a float array of ``xp``.
+            xp: ``numpy``, the scalar namespace, ``jax.numpy`` or ``keras.ops``.
+
+        Returns:
+            The learning rate(s), same shape as ``t``.
+        """
+        raise NotImplementedError
+
+    @property
+    def duration(self) -> int | None:
+        """Natural length in steps (then it holds or repeats); ``None`` if open-ended.
+
+        ``a >> b`` hands over from ``a`` to ``b`` after ``a.duration`` steps.
+        """
+        return None
+
+    def __call__(self, t: Any) -> Any:
+        """Learning rate at time ``t``.
+
+        Args:
+            t: A real scalar ``>= 0`` or an array-like of them (steps or epochs).
+
+        Returns:
+            A ``float`` for a scalar, a ``float64`` ``numpy.ndarray`` of the same shape for
+            an array.
+
+        Raises:
+            TypeError: If ``t`` is not numeric.
+            ValueError: If ``t`` is negative, NaN or infinite.
+        """
+        if isinstance(t, numbers.Real) and not isinstance(t, bool | np.bool_):
+            time = float(t)
+            if not (time >= 0.0 and math.isfinite(time)):
+                raise ValueError(f"t must be a finite number >= 0, got {t!r}")
+            return float(self.compute(time, SCALAR))
+        return self._evaluate_array(t)
+
+    def _evaluate_array(self, t: Any) -> npt.NDArray[np.float64]:
+        times = np.asarray(t)
+        if times.dtype.kind not in "iuf":
+            raise TypeError(f"t must be a real number or an array of them, got {describe(t)}")
+        times = times.astype(np.float64, copy=False)
+        if times.size and not (np.all(np.isfinite(times)) and times.min() >= 0.0):
+            bad = times[~(np.isfinite(times) & (times >= 0.0))].flat[0]
+            raise ValueError(f"t must contain only finite numbers >= 0, found {bad!r}")
+        values = self.compute(times, np)
+        return np.broadcast_to(np.asarray(values, dtype=np.float64), times.shape).copy()
+
+    def __repr__(self) -> str:
+        from lrlab.schedules.spec import format_spec
+
+        return format_spec(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict ``{"kind": ..., field: value, ...}``, nested when composed."""
+        from lrlab.schedules.serialize import to_dict
+
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schedule:
+        """Build a schedule from :meth:`to_dict` output (the ``kind`` key selects the family)."""
+        from lrlab.schedules.serialize import from_dict
+
+        schedule = from_dict(data)
+        if not isinstance(schedule, cls):
+            raise TypeError(f"expected a {cls.__name__} dict, got kind {schedule.kind!r}")
+        return schedule
+
+    def __rshift__(self, other: Schedule) -> Schedule:
+        """``a >> b``: run ``a`` for ``a.duration`` steps, then ``b`` on its own local time."""
+        from lrlab.schedules._compose import chain
+
+        return chain(self, other)
+
+    def __mul__(self, other: Schedule | float) -> Schedule:
+        """``a * b`` multiplies two schedules; ``a * 2.0`` scales by a constant."""
+        from lrlab.schedules._compose import multiply
+
+        return multiply(self, other)
+
+    def __rmul__(self, other: float) -> Schedule:
+        from lrlab.schedules._compose import multiply
+
+        return multiply(other, self)
+
+
+def fields_of(schedule: Schedule) -> tuple[dataclasses.Field[Any], ...]:
+    """The dataclass fields of ``schedule``, in declaration order."""
+    return dataclasses.fields(schedule)  # type: ignore[arg-type]

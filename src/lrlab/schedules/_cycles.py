@@ -1,0 +1,255 @@
+"""Periodic and cyclical families: cosine with warm restarts, cyclical LR and one-cycle.
+
+Time ``t`` is in optimizer steps for these families (their periods are in steps).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lrlab.schedules import _validate as check
+from lrlab.schedules._base import Schedule, family
+
+
+@family
+class CosineRestarts(Schedule, kind="cosine_restarts"):
+    r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter 2017).
+
+    Cycle ``i`` (from 0) lasts :math:`P_i = P \cdot m^i` steps and starts at
+    :math:`S_i = \sum_{j<i} P_j`; with :math:`u = (t - S_i)/P_i`,
+
+    .. math:: \eta(t) = \eta_{end} + (\eta_0 - \eta_{end})\, d^{\,i}\,
+        \frac{1 + \cos(\pi u)}{2}
+
+    where ``m = period_mult`` and ``d = peak_decay``. Cycle indices are exact at the
+    restart steps (no logarithm rounding).
+
+    Maps to: torch ``CosineAnnealingWarmRestarts(T_0=period, T_mult=period_mult,
+    eta_min=end_value)`` (``peak_decay=1``); Keras ``CosineDecayRestarts(init_value,
+    first_decay_steps=period, t_mul=period_mult, m_mul=peak_decay,
+    alpha=end_value/init_value)``; optax ``sgdr_schedule`` without warm-up.
+
+    Args:
+        init_value: Peak learning rate of the first cycle, ``>= 0``.
+        period: Length of the first cycle in steps, an integer ``>= 1``.
+        period_mult: Growth factor of each cycle's length, ``>= 1``.
+        end_value: Learning rate at the end of every cycle, ``0 <= end_value <= init_value``.
+        peak_decay: Factor applied to the peak height at each restart, ``0 < d <= 1``.
+
+    Example:
+        >>> CosineRestarts(init_value=1.0, period=10, period_mult=2.0)([0, 10, 30])
+        array([1., 1., 1.])
+    """
+
+    init_value: float
+    period: int
+    period_mult: float = 1.0
+    end_value: float = 0.0
+    peak_decay: float = 1.0
+
+    def __post_init__(self) -> None:
+        check.real(self, "init_value", at_least=0.0)
+        check.integer(self, "period")
+        check.real(self, "period_mult", at_least=1.0)
+        check.real(self, "end_value", at_least=0.0, at_most=self.init_value)
+        check.real(self, "peak_decay", above=0.0, at_most=1.0)
+
+    def _cycle_start(self, index: Any) -> Any:
+        mult = self.period_mult
+        return self.period * (mult**index - 1.0) / (mult - 1.0)
+
+    def compute(self, t: Any, xp: Any) -> Any:
+        if self.period_mult == 1.0:
+            index = xp.floor(t / self.period)
+            start = index * self.period
+            length = xp.full_like(t, float(self.period))
+        else:
+            mult = self.period_mult
+            estimate = xp.floor(xp.log(t / self.period * (mult - 1.0) + 1.0) / math.log(mult))
+            # The logarithm may land one cycle off at a restart step; correct it exactly.
+            index = xp.where(self._cycle_start(estimate + 1.0) <= t, estimate + 1.0, estimate)
+            index = xp.where(self._cycle_start(index) > t, index - 1.0, index)
+            start = self._cycle_start(index)
+            length = self.period * mult**index
+        fraction = (t - start) / length
+        peak = (self.init_value - self.end_value) * self.peak_decay**index
+        return self.end_value + peak * (1.0 + xp.cos(math.pi * fraction)) / 2.0
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+@family
+class Cyclic(Schedule, kind="cyclic"):
+    r"""Cyclical learning rate (Smith 2017): triangular, triangular2 or exp_range.
+
+    With ``C = step_size_up + step_size_down``, ``r = step_size_up / C``,
+    ``c = floor(1 + t/C)`` and ``x = 1 + t/C - c``,
+
+    .. math:: \eta(t) = \eta_{base} + (\eta_{max} - \eta_{base})\, s(x)\, g,\quad
+        s(x) = \begin{cases} x/r & x \le r \\ (x-1)/(r-1) & x > r \end{cases}
+
+    where ``g = 1`` (triangular), ``1/2**(c-1)`` (triangular2, amplitude halves every
+    cycle) or ``gamma**t`` (exp_range).
+
+    Maps to: the closed form of torch ``CyclicLR(base_lr, max_lr, step_size_up,
+    step_size_down, mode, gamma)``; Keras and optax have no equivalent.
+
+    Args:
+        base_value: Lower bound of the cycle, ``>= 0``.
+        max_value: Upper bound of the cycle, ``>= base_value``.
+        step_size_up: Steps from base to max, an integer ``>= 1``.
+        step_size_down: Steps from max back to base, an integer ``>= 1``;
+            ``None`` means ``step_size_up``.
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+        gamma: Per-step decay of the amplitude in ``exp_range`` mode, ``> 0``; other modes
+            take no ``gamma`` (it must stay 1.0).
+
+    Example:
+        >>> Cyclic(base_value=0.001, max_value=0.006, step_size_up=2000)([0, 2000, 4000])
+        array([0.001, 0.006, 0.001])
+    """
+
+    base_value: float
+    max_value: float
+    step_size_up: int
+    step_size_down: int | None = None
+    mode: str = "triangular"
+    gamma: float = 1.0
+
+    def __post_init__(self) -> None:
+        check.real(self, "base_value", at_least=0.0)
+        check.real(self, "max_value", at_least=self.base_value)
+        check.integer(self, "step_size_up")
+        check.optional_integer(self, "step_size_down")
+        check.choice(self, "mode", _CYCLIC_MODES)
+        gamma = check.real(self, "gamma", above=0.0)
+        if self.mode != "exp_range" and gamma != 1.0:
+            raise ValueError(
+                f"cyclic: gamma is used only by mode='exp_range', got gamma={gamma!r} "
+                f"with mode={self.mode!r}"
+            )
+
+    def compute(self, t: Any, xp: Any) -> Any:
+        up = float(self.step_size_up)
+        down = float(self.step_size_down if self.step_size_down is not None else up)
+        cycle_length = up + down
+        up_ratio = up / cycle_length
+        cycle = xp.floor(1.0 + t / cycle_length)
+        position = 1.0 + t / cycle_length - cycle
+        rising = position <= up_ratio
+        # Both branches are finite for every position in [0, 1).
+        scale = xp.where(rising, position / up_ratio, (position - 1.0) / (up_ratio - 1.0))
+        height = (self.max_value - self.base_value) * scale
+        if self.mode == "triangular2":
+            height = height * (1.0 / (2.0 ** (cycle - 1.0)))
+        elif self.mode == "exp_range":
+            height = height * self.gamma**t
+        return self.base_value + height
+
+
+_ANNEALS = ("cos", "linear")
+
+
+@family
+class OneCycle(Schedule, kind="one_cycle"):
+    r"""The one-cycle policy (Smith & Topin 2018), as torch ``OneCycleLR``.
+
+    From ``initial = peak_value / div_factor`` the LR rises to ``peak_value`` until step
+    ``pct_start*T - 1``, then anneals to ``initial / final_div_factor`` at step ``T - 1``.
+    With ``three_phase`` it falls back to ``initial`` at step ``2*pct_start*T - 2`` before
+    the final anneal. Each phase from step ``a`` to ``b`` with ``u = (t - a)/(b - a)`` is
+
+    .. math:: \text{cos: } \eta = e + \frac{s - e}{2}(1 + \cos \pi u),\qquad
+        \text{linear: } \eta = s + (e - s)\,u
+
+    From step ``T - 1`` on the final value is held (torch raises past ``T``).
+
+    Maps to: torch ``OneCycleLR(max_lr=peak_value, total_steps, pct_start,
+    anneal_strategy=anneal, div_factor, final_div_factor, three_phase)``; optax
+    ``cosine_onecycle_schedule`` / ``linear_onecycle_schedule`` (two-phase).
+
+    Args:
+        peak_value: Maximum learning rate, ``> 0``.
+        total_steps: Steps in the cycle, an integer ``>= 2``.
+        pct_start: Fraction of steps spent rising, ``0 < pct_start < 1``.
+        div_factor: ``peak_value / initial`` learning rate, ``> 0``.
+        final_div_factor: ``initial / final`` learning rate, ``> 0``.
+        three_phase: Add the symmetric fall back to ``initial`` before the final anneal.
+        anneal: ``"cos"`` or ``"linear"`` interpolation inside each phase.
+
+    Example:
+        >>> OneCycle(peak_value=0.1, total_steps=100, pct_start=0.25)(24)
+        0.1
+    """
+
+    peak_value: float
+    total_steps: int
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    three_phase: bool = False
+    anneal: str = "cos"
+
+    def __post_init__(self) -> None:
+        check.real(self, "peak_value", above=0.0)
+        check.integer(self, "total_steps", at_least=2)
+        check.real(self, "pct_start", above=0.0, below=1.0)
+        check.real(self, "div_factor", above=0.0)
+        check.real(self, "final_div_factor", above=0.0)
+        check.flag(self, "three_phase")
+        check.choice(self, "anneal", _ANNEALS)
+        previous = 0.0
+        for index, (end, _, _) in enumerate(self._phases()):
+            if not end > previous:
+                raise ValueError(
+                    f"one_cycle: phase {index} would have zero width (steps {previous!r} to "
+                    f"{end!r}) with total_steps={self.total_steps}, "
+                    f"pct_start={self.pct_start!r}, three_phase={self.three_phase}; "
+                    "need pct_start*total_steps > 1"
+                    + (
+                        " and pct_start < (total_steps+1)/(2*total_steps)"
+                        if self.three_phase
+                        else ""
+                    )
+                )
+            previous = end
+
+    def _phases(self) -> list[tuple[float, float, float]]:
+        """``(end_step, start_value, end_value)`` of each phase, as torch defines them."""
+        initial = self.peak_value / self.div_factor
+        final = initial / self.final_div_factor
+        rise_end = float(self.pct_start * self.total_steps) - 1.0
+        last = float(self.total_steps - 1)
+        if self.three_phase:
+            fall_end = float(2 * self.pct_start * self.total_steps) - 2.0
+            return [
+                (rise_end, initial, self.peak_value),
+                (fall_end, self.peak_value, initial),
+                (last, initial, final),
+            ]
+        return [(rise_end, initial, self.peak_value), (last, self.peak_value, final)]
+
+    @property
+    def duration(self) -> int:
+        return self.total_steps
+
+    def _anneal(self, start: float, end: float, fraction: Any, xp: Any) -> Any:
+        if self.anneal == "cos":
+            return end + (start - end) / 2.0 * (xp.cos(math.pi * fraction) + 1.0)
+        return (end - start) * fraction + start
+
+    def compute(self, t: Any, xp: Any) -> Any:
+        phases = self._phases()
+        step = xp.minimum(t, phases[-1][0])
+        result = None
+        phase_start = 0.0
+        for end, start_value, end_value in phases:
+            local = xp.maximum(xp.minimum(step, end), phase_start)
+            value = self._anneal(
+                start_value, end_value, (local - phase_start) / (end - phase_start), xp
+            )
+            result = value if result is None else xp.where(step <= phase_start, result, value)
+            phase_start = end
+        return result
