@@ -48,7 +48,7 @@ class Sequence(Schedule, kind="sequence"):
 
     Example:
         >>> from lrlab import parse
-        >>> ramp = parse("linear(init_value=0.0, end_value=1.0, total_steps=4) >> constant(value=1)")
+        >>> ramp = parse("linear(init_value=0, end_value=1, total_steps=4) >> constant(value=1)")
         >>> ramp([0, 2, 4, 9])
         array([0. , 0.5, 1. , 1. ])
     """
