@@ -26,12 +26,14 @@ def _require_schedule(owner: Schedule, name: str, value: Any) -> Schedule:
 
 @family
 class Sequence(Schedule, kind="sequence"):
-    """Run schedules one after another; each piece sees its own local time.
+    r"""Run schedules one after another; each piece sees its own local time.
 
-    Piece ``i`` covers ``[s_i, s_i + d_i)`` with ``s_0 = 0`` and ``s_{i+1} = s_i + d_i``,
-    and there its value is ``pieces[i](t - s_i)``. The last piece runs on forever. So at a
-    boundary ``t = s_i`` the value is exactly ``pieces[i](0)``: no off-by-one, whatever
-    the nesting.
+    Piece ``i`` covers ``[s_i, s_i + d_i)`` with ``s_0 = 0`` and ``s_{i+1} = s_i + d_i``:
+
+    .. math:: \eta(t) = \text{pieces}_i(t - s_i)\quad \text{for } s_i \le t < s_{i+1}
+
+    The last piece runs on forever. So at a boundary ``t = s_i`` the value is exactly
+    ``pieces[i](0)``: no off-by-one, whatever the nesting.
 
     ``a >> b`` is ``sequence(a, b)`` with ``d_0 = a.duration``; durations may also be
     given explicitly (required for open-ended pieces such as ``constant``). A nested

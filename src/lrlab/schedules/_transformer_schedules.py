@@ -73,17 +73,20 @@ _DECAY_SHAPES = ("linear", "cosine", "1-sqrt")
 
 @family
 class WarmupStableDecay(Schedule, kind="wsd"):
-    """Warmup-stable-decay (Hu et al. 2024), as HF transformers ``get_wsd_schedule``.
+    r"""Warmup-stable-decay (Hu et al. 2024), as HF transformers ``get_wsd_schedule``.
 
     With ``W = warmup_steps``, ``D = decay_steps``, ``S = total_steps - W - D`` stable
-    steps and ``r = end_value / peak_value``, the multiplier of ``peak_value`` is
+    steps and ``r = end_value / peak_value``,
 
-    - warm-up, ``t < W``: ``r + (1 - r) f(t/W)``, with ``f(p) = p`` (linear),
-      ``(1 - cos(pi p))/2`` (cosine) or ``1 - sqrt(1 - p)`` (1-sqrt);
-    - stable, ``W <= t < W + S``: 1;
-    - decay, ``W + S <= t < T``: ``r + (1 - r) g(p)``, ``p = (t - W - S)/D``, with
-      ``g(p) = 1 - p`` (linear), ``(1 + cos(pi p))/2`` (cosine) or ``1 - sqrt(p)`` (1-sqrt);
-    - after, ``t >= T``: ``r``.
+    .. math:: \eta(t) = \eta_{peak} \begin{cases}
+        r + (1 - r)\, f(t/W) & t < W \\
+        1 & W \le t < W + S \\
+        r + (1 - r)\, g((t - W - S)/D) & W + S \le t < T \\
+        r & t \ge T \end{cases}
+
+    with warm-up shape ``f(p) = p`` (linear), ``(1 - cos(pi p))/2`` (cosine) or
+    ``1 - sqrt(1 - p)`` (1-sqrt), and decay shape ``g(p) = 1 - p`` (linear),
+    ``(1 + cos(pi p))/2`` (cosine) or ``1 - sqrt(p)`` (1-sqrt).
 
     Maps to: HF ``get_wsd_schedule(optimizer, num_warmup_steps=W, num_decay_steps=D,
     num_training_steps=T, warmup_type=warmup_shape, decay_type=decay_shape,

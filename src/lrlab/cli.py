@@ -1,0 +1,193 @@
+"""The ``lrlab`` command line: a thin layer over the library.
+
+``main(argv)`` returns the exit code: 0 on success, 2 on bad input (with a one-line
+``lrlab: error: ...`` message on stderr), never a traceback for a user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lrlab.schedules import Schedule, load, parse, preset, preset_names, registered_kinds
+
+_EXIT_USAGE = 2
+_PRESET_NAME = re.compile(r"[a-z_]+")
+
+
+class UsageError(ValueError):
+    """A command-line argument that cannot be honoured."""
+
+
+def resolve_schedule(
+    text: str, *, lr: float | None, epochs: int | None, steps_per_epoch: int
+) -> Schedule:
+    """Turn a SPEC argument into a schedule.
+
+    A SPEC is a path to a ``.json``/``.toml`` schedule file, a preset name (``step``,
+    ``cosine``, ...; needs ``lr`` and ``epochs``) or spec text.
+
+    Raises:
+        UsageError: If a preset is named without ``lr`` and ``epochs``, or a schedule
+            file does not exist.
+        ValueError, TypeError: If the spec or file is invalid.
+    """
+    if text.lower().endswith((".json", ".toml")):
+        if not Path(text).is_file():
+            raise UsageError(f"no such schedule file: {text}")
+        return load(text)
+    if _PRESET_NAME.fullmatch(text) and text in preset_names():
+        if lr is None or epochs is None:
+            raise UsageError(f"preset {text!r} needs --lr and --epochs")
+        return preset(text, init_value=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    return parse(text)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lr", type=_positive_float, help="initial learning rate for preset names"
+    )
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=_positive_int,
+        default=1,
+        metavar="S",
+        help="optimizer steps per epoch (default 1: the schedule is per epoch)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lrlab`` command."""
+    parser = argparse.ArgumentParser(
+        prog="lrlab",
+        description="Learning-rate schedules: plot, tabulate and compare them.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plot = commands.add_parser(
+        "plot",
+        help="overlay schedules in one figure",
+        description="Overlay the curves of one or more schedules in one labelled figure. "
+        "A SPEC is spec text, a .json/.toml file or a preset name.",
+    )
+    plot.add_argument("specs", nargs="+", metavar="SPEC")
+    plot.add_argument("--steps", type=_positive_int, help="steps to draw (default: epochs * S)")
+    plot.add_argument("--epochs", type=_positive_int, help="training length for presets; "
+                      "with it the x-axis is in epochs")
+    _add_schedule_options(plot)
+    plot.add_argument("-o", "--output", default="lr_schedules.png", help="image file to write")
+    plot.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")
+    plot.add_argument("--title", default="Learning-rate schedules")
+
+    table = commands.add_parser(
+        "table",
+        help="print the learning rate at the start of each epoch",
+        description="For each epoch e in 0..E-1, print the learning rate at t = e*S.",
+    )
+    table.add_argument("spec", metavar="SPEC")
+    table.add_argument("--epochs", type=_positive_int, required=True)
+    _add_schedule_options(table)
+    table.add_argument("--json", action="store_true", help='print [{"epoch": e, "lr": x}, ...]')
+    table.add_argument(
+        "--precision", type=_positive_int, default=6, help="significant digits (default 6)"
+    )
+
+    commands.add_parser("kinds", help="list schedule kinds and presets")
+    return parser
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from lrlab.plotting import plot_schedules
+
+    schedules = {
+        text: resolve_schedule(
+            text, lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch
+        )
+        for text in args.specs
+    }
+    steps = args.steps
+    if steps is None:
+        if args.epochs is None:
+            raise UsageError("give --steps N, or --epochs E (with --steps-per-epoch S)")
+        steps = args.epochs * args.steps_per_epoch
+    path = plot_schedules(
+        schedules,
+        steps,
+        args.output,
+        steps_per_epoch=args.steps_per_epoch if args.epochs is not None else None,
+        log_y=args.log_y,
+        title=args.title,
+    )
+    print(f"wrote {path}")
+
+
+def _table(args: argparse.Namespace) -> None:
+    schedule = resolve_schedule(
+        args.spec, lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch
+    )
+    rows = [(epoch, schedule(epoch * args.steps_per_epoch)) for epoch in range(args.epochs)]
+    if args.json:
+        print(json.dumps([{"epoch": epoch, "lr": lr} for epoch, lr in rows]))
+        return
+    print(f"# {schedule!r}")
+    print(f"{'epoch':>5}  {'step':>9}  lr")
+    for epoch, lr in rows:
+        print(f"{epoch:>5}  {epoch * args.steps_per_epoch:>9}  {lr:.{args.precision}g}")
+
+
+def _kinds() -> None:
+    import dataclasses
+
+    from lrlab.schedules import schedule_class
+
+    for kind in registered_kinds():
+        names = [field.name for field in dataclasses.fields(schedule_class(kind))]
+        print(f"{kind}({', '.join(names)})")
+    print(f"presets: {', '.join(preset_names())}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lrlab`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "plot":
+            _plot(args)
+        elif args.command == "table":
+            _table(args)
+        else:
+            _kinds()
+    except (ValueError, TypeError, OSError, ImportError) as error:
+        message = str(error).replace("\n", "\n       ")
+        print(f"lrlab: error: {message}", file=sys.stderr)
+        return _EXIT_USAGE
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Plots of schedules: several curves overlaid in one labelled figure.
+
+matplotlib is an optional extra (``pip install 'lrlab[plot]'``) and is imported lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrlab.schedules import Schedule
+
+
+def require_matplotlib() -> Any:
+    """Import matplotlib with the non-interactive Agg backend and return ``pyplot``.
+
+    Raises:
+        ImportError: If matplotlib is missing, naming the extra to install.
+    """
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'lrlab[plot]'"
+        ) from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def plot_schedules(
+    schedules: Mapping[str, Schedule],
+    steps: int,
+    path: str | os.PathLike[str],
+    *,
+    steps_per_epoch: int | None = None,
+    log_y: bool = False,
+    title: str = "Learning-rate schedules",
+) -> Path:
+    """Overlay the curves of ``schedules`` over steps ``0 .. steps-1`` and save the figure.
+
+    Args:
+        schedules: Curves to draw, keyed by their legend label.
+        steps: Number of steps to evaluate, ``>= 1``.
+        path: Output image file; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
+        steps_per_epoch: When given, the x-axis is in epochs (``step / steps_per_epoch``).
+        log_y: Use a logarithmic learning-rate axis.
+        title: Figure title.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If ``schedules`` is empty or ``steps < 1``, or ``log_y`` is asked for a
+            curve that reaches 0.
+    """
+    if not schedules:
+        raise ValueError("plot_schedules: schedules must not be empty")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"plot_schedules: steps must be an integer >= 1, got {steps!r}")
+    pyplot = require_matplotlib()
+    times = np.arange(int(steps), dtype=np.float64)
+    x_values = times if steps_per_epoch is None else times / steps_per_epoch
+    labels = {label: "\n".join(textwrap.wrap(label, 90)) for label in schedules}
+    columns = 1 if max(map(len, labels)) > 30 else min(len(labels), 5)
+    legend_lines = -(-sum(text.count("\n") + 1 for text in labels.values()) // columns)
+    figure, axes = pyplot.subplots(
+        figsize=(9, 4.5 + 0.22 * legend_lines), dpi=120, layout="constrained"
+    )
+    try:
+        for label, schedule in schedules.items():
+            values = schedule(times)
+            if log_y and not np.all(values > 0):
+                raise ValueError(f"plot_schedules: log_y needs positive values; {label!r} reaches 0")
+            axes.plot(x_values, values, label=labels[label], linewidth=1.6)
+        axes.set_xlabel("step" if steps_per_epoch is None else "epoch")
+        axes.set_ylabel("learning rate")
+        if log_y:
+            axes.set_yscale("log")
+        axes.set_title(title)
+        axes.grid(True, alpha=0.3)
+        figure.legend(loc="outside lower center", fontsize="small", ncols=columns)
+        output = Path(path)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(output)
+    finally:
+        pyplot.close(figure)
+    return output

@@ -1,0 +1,57 @@
+"""Package-level promises: public API, lazy heavy imports, documented families."""
+
+from __future__ import annotations
+
+import importlib.resources
+import subprocess
+import sys
+
+import pytest
+
+import lrlab
+import lrlab.schedules
+
+
+@pytest.mark.parametrize("module", [lrlab, lrlab.schedules])
+def test_all_is_sorted_and_importable(module: object) -> None:
+    names = module.__all__  # type: ignore[attr-defined]
+    assert names == sorted(names)
+    for name in names:
+        assert hasattr(module, name), name
+
+
+def test_py_typed_marker_ships() -> None:
+    assert importlib.resources.files("lrlab").joinpath("py.typed").is_file()
+
+
+def test_core_imports_only_numpy() -> None:
+    code = (
+        "import sys, lrlab, lrlab.cli; lrlab.parse('constant(value=1)')(3); "
+        "heavy = {'torch', 'keras', 'jax', 'matplotlib', 'tensorflow'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", lrlab.registered_kinds())
+def test_every_kind_documents_formula_and_arguments(kind: str) -> None:
+    cls = lrlab.schedules.schedule_class(kind)
+    doc = cls.__doc__ or ""
+    assert ".. math::" in doc, f"{kind}: no formula"
+    assert "Args:" in doc, f"{kind}: no arguments section"
+    for field in cls.__dataclass_fields__:
+        assert f"{field}:" in doc, f"{kind}: argument {field} undocumented"
+
+
+FAMILIES = [
+    "constant", "inverse_time", "step", "multistep", "exponential", "polynomial", "linear",
+    "cosine", "cosine_restarts", "cyclic", "one_cycle", "inverse_sqrt", "wsd",
+]
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_every_family_maps_to_framework_names_with_an_example(kind: str) -> None:
+    doc = lrlab.schedules.schedule_class(kind).__doc__ or ""
+    assert "Maps to:" in doc and "Example:" in doc
