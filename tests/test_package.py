@@ -46,8 +46,19 @@ def test_every_kind_documents_formula_and_arguments(kind: str) -> None:
 
 
 FAMILIES = [
-    "constant", "inverse_time", "step", "multistep", "exponential", "polynomial", "linear",
-    "cosine", "cosine_restarts", "cyclic", "one_cycle", "inverse_sqrt", "wsd",
+    "constant",
+    "inverse_time",
+    "step",
+    "multistep",
+    "exponential",
+    "polynomial",
+    "linear",
+    "cosine",
+    "cosine_restarts",
+    "cyclic",
+    "one_cycle",
+    "inverse_sqrt",
+    "wsd",
 ]
 
 

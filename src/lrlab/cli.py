@@ -68,9 +68,7 @@ def _positive_float(text: str) -> float:
 
 
 def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--lr", type=_positive_float, help="initial learning rate for preset names"
-    )
+    parser.add_argument("--lr", type=_positive_float, help="initial learning rate for preset names")
     parser.add_argument(
         "--steps-per-epoch",
         type=_positive_int,
@@ -96,8 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("specs", nargs="+", metavar="SPEC")
     plot.add_argument("--steps", type=_positive_int, help="steps to draw (default: epochs * S)")
-    plot.add_argument("--epochs", type=_positive_int, help="training length for presets; "
-                      "with it the x-axis is in epochs")
+    plot.add_argument(
+        "--epochs",
+        type=_positive_int,
+        help="training length for presets; with it the x-axis is in epochs",
+    )
     _add_schedule_options(plot)
     plot.add_argument("-o", "--output", default="lr_schedules.png", help="image file to write")
     plot.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")

@@ -25,9 +25,7 @@ def require_matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError as error:
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'lrlab[plot]'"
-        ) from error
+        raise ImportError("plotting needs matplotlib: pip install 'lrlab[plot]'") from error
     matplotlib.use("Agg")
     import matplotlib.pyplot as pyplot
 
@@ -49,6 +47,8 @@ def plot_schedules(
         schedules: Curves to draw, keyed by their legend label.
         steps: Number of steps to evaluate, ``>= 1``.
         path: Output image file; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
+            The file is written to a temporary name and renamed, so an existing file is
+            never left half-written.
         steps_per_epoch: When given, the x-axis is in epochs (``step / steps_per_epoch``).
         log_y: Use a logarithmic learning-rate axis.
         title: Figure title.
@@ -77,7 +77,9 @@ def plot_schedules(
         for label, schedule in schedules.items():
             values = schedule(times)
             if log_y and not np.all(values > 0):
-                raise ValueError(f"plot_schedules: log_y needs positive values; {label!r} reaches 0")
+                raise ValueError(
+                    f"plot_schedules: log_y needs positive values; {label!r} reaches 0"
+                )
             axes.plot(x_values, values, label=labels[label], linewidth=1.6)
         axes.set_xlabel("step" if steps_per_epoch is None else "epoch")
         axes.set_ylabel("learning rate")
@@ -88,7 +90,12 @@ def plot_schedules(
         figure.legend(loc="outside lower center", fontsize="small", ncols=columns)
         output = Path(path)
         output.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(output)
+        partial = output.with_name(f".{output.name}.partial")
+        try:
+            figure.savefig(partial, format=output.suffix.lstrip(".").lower() or None)
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
     finally:
         pyplot.close(figure)
     return output

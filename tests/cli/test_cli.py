@@ -24,8 +24,12 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, f
 def test_table_reproduces_reference_table_16_1(capsys: pytest.CaptureFixture[str]) -> None:
     rows = run_json(
         capsys,
-        "table", "inverse_time(init_value=0.01, decay_rate=0.00025)",
-        "--epochs", "40", "--steps-per-epoch", "782",
+        "table",
+        "inverse_time(init_value=0.01, decay_rate=0.00025)",
+        "--epochs",
+        "40",
+        "--steps-per-epoch",
+        "782",
     )
     assert [row["epoch"] for row in rows] == list(range(40))
     for epoch, expected in TABLE_16_1.items():
@@ -46,8 +50,11 @@ def test_table_reproduces_reference_step_decay(
     capsys: pytest.CaptureFixture[str], factor: float, every: int
 ) -> None:
     rows = run_json(
-        capsys, "table", f"step(init_value=0.1, factor={factor}, every={every}, offset=1)",
-        "--epochs", "40",
+        capsys,
+        "table",
+        f"step(init_value=0.1, factor={factor}, every={every}, offset=1)",
+        "--epochs",
+        "40",
     )
     for row in rows:
         assert row["lr"] == pytest.approx(0.1 * factor ** math.floor((1 + row["epoch"]) / every))
@@ -58,8 +65,11 @@ def test_table_reproduces_reference_polynomial_decay(
     capsys: pytest.CaptureFixture[str], power: int
 ) -> None:
     rows = run_json(
-        capsys, "table", f"polynomial(init_value=0.1, total_steps=100, power={power})",
-        "--epochs", "100",
+        capsys,
+        "table",
+        f"polynomial(init_value=0.1, total_steps=100, power={power})",
+        "--epochs",
+        "100",
     )
     for row in rows:
         expected = 0.1 * (1 - row["epoch"] / 100.0) ** power
@@ -91,13 +101,27 @@ def image_is_a_real_plot(path: Path) -> None:
     assert len(np.unique((rgb * 255).astype(np.uint8), axis=0)) > 20
 
 
-def test_plot_overlays_presets_and_specs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_overlays_presets_and_specs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     output = tmp_path / "figs" / "lr.png"
-    code = main([
-        "plot", "none", "standard", "step", "linear", "poly",
-        "warmup(cosine(init_value=0.1, total_steps=90), steps=10)",
-        "--lr", "0.1", "--epochs", "100", "-o", str(output),
-    ])
+    code = main(
+        [
+            "plot",
+            "none",
+            "standard",
+            "step",
+            "linear",
+            "poly",
+            "warmup(cosine(init_value=0.1, total_steps=90), steps=10)",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "100",
+            "-o",
+            str(output),
+        ]
+    )
     assert code == 0
     assert capsys.readouterr().out.strip() == f"wrote {output}"
     image_is_a_real_plot(output)
@@ -111,8 +135,17 @@ def test_plot_log_scale_with_steps(tmp_path: Path) -> None:
 
 
 def test_plot_log_scale_refuses_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["plot", "cosine(init_value=0.1, total_steps=10)", "--steps", "20", "--log-y",
-                 "-o", str(tmp_path / "x.png")])
+    code = main(
+        [
+            "plot",
+            "cosine(init_value=0.1, total_steps=10)",
+            "--steps",
+            "20",
+            "--log-y",
+            "-o",
+            str(tmp_path / "x.png"),
+        ]
+    )
     assert code == 2
     assert "log_y needs positive values" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
@@ -138,8 +171,12 @@ def test_bad_input_exits_2_with_a_message(
 
 @pytest.mark.parametrize(
     "argv",
-    [["table", "constant(value=1)", "--epochs", "0"], ["table", "constant(value=1)"],
-     ["plot", "constant(value=1)", "--steps", "x"], ["frobnicate"]],
+    [
+        ["table", "constant(value=1)", "--epochs", "0"],
+        ["table", "constant(value=1)"],
+        ["plot", "constant(value=1)", "--steps", "x"],
+        ["frobnicate"],
+    ],
 )
 def test_bad_arguments_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as raised:
@@ -160,7 +197,9 @@ def test_kinds_lists_every_kind_and_preset(capsys: pytest.CaptureFixture[str]) -
 def test_python_dash_m_runs_the_same_command() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lrlab", "table", "constant(value=0.5)", "--epochs", "2", "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [{"epoch": 0, "lr": 0.5}, {"epoch": 1, "lr": 0.5}]
@@ -169,7 +208,9 @@ def test_python_dash_m_runs_the_same_command() -> None:
 def test_bad_spec_from_a_subprocess_exits_2_without_traceback() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lrlab", "table", "nope(", "--epochs", "2"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "lrlab: error:" in result.stderr

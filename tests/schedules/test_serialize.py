@@ -17,7 +17,10 @@ def test_to_dict_is_plain_json_with_every_field() -> None:
     assert json.loads(json.dumps(data)) == data
     assert data["kind"] == "sequence" and data["durations"] == [100]
     assert data["pieces"][0]["schedule"] == {
-        "kind": "cosine", "init_value": 0.1, "total_steps": 90, "end_value": 0.0,
+        "kind": "cosine",
+        "init_value": 0.1,
+        "total_steps": 90,
+        "end_value": 0.0,
     }
 
 

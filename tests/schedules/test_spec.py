@@ -90,8 +90,10 @@ def test_star_binds_tighter_than_shift() -> None:
         Product(left=Product(left=DECAY, right=TAIL), right=DECAY),
         Scale(schedule=RAMP >> DECAY, factor=0.5),
         Warmup(schedule=DECAY >> TAIL, steps=3, shape="cosine"),
-        Sequence(pieces=(Scale(schedule=RAMP, factor=2.0), Product(left=DECAY, right=TAIL)),
-                 durations=(5,)),
+        Sequence(
+            pieces=(Scale(schedule=RAMP, factor=2.0), Product(left=DECAY, right=TAIL)),
+            durations=(5,),
+        ),
     ],
     ids=repr,
 )

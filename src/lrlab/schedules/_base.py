@@ -20,6 +20,7 @@ from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
 
 _REGISTRY: dict[str, type[Schedule]] = {}
+_PLAIN_SCALARS = (int, float)
 
 _T = TypeVar("_T")
 
@@ -118,7 +119,9 @@ class Schedule:
             TypeError: If ``t`` is not numeric.
             ValueError: If ``t`` is negative, NaN or infinite.
         """
-        if isinstance(t, numbers.Real) and not isinstance(t, bool | np.bool_):
+        if t.__class__ in _PLAIN_SCALARS or (
+            isinstance(t, numbers.Real) and not isinstance(t, bool | np.bool_)
+        ):
             time = float(t)
             if not (time >= 0.0 and math.isfinite(time)):
                 raise ValueError(f"t must be a finite number >= 0, got {t!r}")

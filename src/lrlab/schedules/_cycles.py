@@ -5,6 +5,7 @@ Time ``t`` is in optimizer steps for these families (their periods are in steps)
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -201,7 +202,7 @@ class OneCycle(Schedule, kind="one_cycle"):
         check.flag(self, "three_phase")
         check.choice(self, "anneal", _ANNEALS)
         previous = 0.0
-        for index, (end, _, _) in enumerate(self._phases()):
+        for index, (end, _, _) in enumerate(self._phases):
             if not end > previous:
                 raise ValueError(
                     f"one_cycle: phase {index} would have zero width (steps {previous!r} to "
@@ -216,6 +217,7 @@ class OneCycle(Schedule, kind="one_cycle"):
                 )
             previous = end
 
+    @functools.cached_property
     def _phases(self) -> list[tuple[float, float, float]]:
         """``(end_step, start_value, end_value)`` of each phase, as torch defines them."""
         initial = self.peak_value / self.div_factor
@@ -241,7 +243,7 @@ class OneCycle(Schedule, kind="one_cycle"):
         return (end - start) * fraction + start
 
     def compute(self, t: Any, xp: Any) -> Any:
-        phases = self._phases()
+        phases = self._phases
         step = xp.minimum(t, phases[-1][0])
         result = None
         phase_start = 0.0
