@@ -40,11 +40,21 @@ def resolve_schedule(
         if not Path(text).is_file():
             raise UsageError(f"no such schedule file: {text}")
         return load(text)
-    if _PRESET_NAME.fullmatch(text) and text in preset_names():
+    if is_preset(text):
         if lr is None or epochs is None:
             raise UsageError(f"preset {text!r} needs --lr and --epochs")
         return preset(text, init_value=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
     return parse(text)
+
+
+def is_preset(text: str) -> bool:
+    """Whether a SPEC argument names a preset (rather than spec text or a file)."""
+    return bool(_PRESET_NAME.fullmatch(text)) and text in preset_names()
+
+
+def _check_lr_is_used(args: argparse.Namespace, specs: list[str]) -> None:
+    if args.lr is not None and not any(map(is_preset, specs)):
+        raise UsageError("--lr applies to preset names only, and no SPEC is a preset")
 
 
 def _positive_int(text: str) -> int:
@@ -72,7 +82,6 @@ def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--steps-per-epoch",
         type=_positive_int,
-        default=1,
         metavar="S",
         help="optimizer steps per epoch (default 1: the schedule is per epoch)",
     )
@@ -124,9 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> None:
     from lrlab.plotting import plot_schedules
 
+    _check_lr_is_used(args, args.specs)
+    steps_per_epoch = args.steps_per_epoch or 1
     schedules = {
         text: resolve_schedule(
-            text, lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch
+            text, lr=args.lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch
         )
         for text in args.specs
     }
@@ -134,12 +145,13 @@ def _plot(args: argparse.Namespace) -> None:
     if steps is None:
         if args.epochs is None:
             raise UsageError("give --steps N, or --epochs E (with --steps-per-epoch S)")
-        steps = args.epochs * args.steps_per_epoch
+        steps = args.epochs * steps_per_epoch
+    in_epochs = args.epochs is not None or args.steps_per_epoch is not None
     path = plot_schedules(
         schedules,
         steps,
         args.output,
-        steps_per_epoch=args.steps_per_epoch if args.epochs is not None else None,
+        steps_per_epoch=steps_per_epoch if in_epochs else None,
         log_y=args.log_y,
         title=args.title,
     )
@@ -147,17 +159,19 @@ def _plot(args: argparse.Namespace) -> None:
 
 
 def _table(args: argparse.Namespace) -> None:
+    _check_lr_is_used(args, [args.spec])
+    steps_per_epoch = args.steps_per_epoch or 1
     schedule = resolve_schedule(
-        args.spec, lr=args.lr, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch
+        args.spec, lr=args.lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch
     )
-    rows = [(epoch, schedule(epoch * args.steps_per_epoch)) for epoch in range(args.epochs)]
+    rows = [(epoch, schedule(epoch * steps_per_epoch)) for epoch in range(args.epochs)]
     if args.json:
         print(json.dumps([{"epoch": epoch, "lr": lr} for epoch, lr in rows]))
         return
     print(f"# {schedule!r}")
     print(f"{'epoch':>5}  {'step':>9}  lr")
     for epoch, lr in rows:
-        print(f"{epoch:>5}  {epoch * args.steps_per_epoch:>9}  {lr:.{args.precision}g}")
+        print(f"{epoch:>5}  {epoch * steps_per_epoch:>9}  {lr:.{args.precision}g}")
 
 
 def _kinds() -> None:

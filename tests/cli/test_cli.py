@@ -159,6 +159,11 @@ def test_plot_log_scale_refuses_zero(tmp_path: Path, capsys: pytest.CaptureFixtu
         (["table", "cosine(init_value=-1, total_steps=3)", "--epochs", "3"], "init_value"),
         (["table", "missing.toml", "--epochs", "3"], "no such schedule file: missing.toml"),
         (["plot", "constant(value=0.1)"], "give --steps N"),
+        (
+            ["table", "constant(value=0.1)", "--epochs", "3", "--lr", "0.5"],
+            "--lr applies to preset",
+        ),
+        (["plot", "constant(value=0.1)", "--steps", "3", "--lr", "0.5"], "--lr applies to preset"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(
