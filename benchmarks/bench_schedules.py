@@ -9,8 +9,9 @@ this script measures in one run:
 2. **lrlab scalar**: mean cost of one ``schedule(t)`` call on a Python ``int`` ``t``.
    ``--scalar-calls`` random steps in ``[0, N)`` are drawn once; :mod:`timeit` times the
    loop ``for t in ts: schedule(t)`` (garbage collector off, as :mod:`timeit` does),
-   ``--repeats`` times; the best loop time / number of calls is reported. The per-call
-   figure includes the ``for`` loop overhead (a few ns).
+   ``--scalar-repeats`` times; the best loop time / number of calls is reported (many
+   short loops, because a shared VM's jitter easily adds 50 % to any single loop). The
+   per-call figure includes the ``for`` loop overhead (about 10 ns).
 3. **torch stepped**: wall time of calling ``scheduler.step()`` M times (nothing else in
    the loop, garbage collector off) on a real
    ``torch.optim.SGD([Parameter(zeros(1))], lr=0.1, momentum=0.9)``, with
@@ -18,7 +19,10 @@ this script measures in one run:
    warning does not apply (warnings are suppressed anyway). ``torch.set_num_threads(1)``.
    M is N unless ``--torch-steps`` caps it or a short probe run predicts that N steps
    would take longer than ``--torch-budget`` seconds; then M steps are measured and the
-   per-step cost is extrapolated to N (marked in the table).
+   per-step cost is extrapolated to N (marked in the table). The loop runs in chunks of
+   50,000 steps (a clock read between chunks); the table gives the whole-run mean, which
+   the ratios use, and in brackets the best chunk, comparable with the best-of-repeats
+   lrlab figures.
 4. **ratios**: torch ns/step divided by lrlab vectorized ns/step and by lrlab scalar
    ns/call.
 
@@ -34,7 +38,7 @@ Progress goes to stderr; stdout is Markdown (environment, table, notes).
 Usage::
 
     .venv/bin/python benchmarks/bench_schedules.py [--steps N] [--repeats R]
-        [--scalar-calls K] [--torch-steps M] [--torch-budget SECONDS]
+        [--scalar-calls K] [--scalar-repeats R] [--torch-steps M] [--torch-budget SECONDS]
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import datetime
 import gc
 import os
 import platform
+import subprocess
 import sys
 import time
 import timeit
@@ -63,6 +68,7 @@ SchedulerFactory = Callable[[torch.optim.Optimizer], lr_scheduler.LRScheduler]
 
 WARMUP_STEPS = 1000
 LINEAR_START_FACTOR = 1e-8
+TORCH_CHUNK = 50_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +94,7 @@ class Result:
     scalar_ns: float
     torch_steps: int
     torch_ns: float
+    torch_best_chunk_ns: float
     torch_extrapolated: bool
     max_rel: float
     max_rel_at: int
@@ -178,19 +185,34 @@ def new_scheduler(case: Case) -> tuple[torch.optim.Optimizer, lr_scheduler.LRSch
     return optimizer, scheduler
 
 
-def time_torch_steps(case: Case, steps: int) -> float:
-    """Seconds to call ``scheduler.step()`` ``steps`` times on a fresh scheduler."""
+def time_torch_steps(case: Case, steps: int) -> tuple[float, float]:
+    """Call ``scheduler.step()`` ``steps`` times on a fresh scheduler.
+
+    Returns:
+        Total seconds, and the best seconds per step over the full chunks of
+        :data:`TORCH_CHUNK` steps (the whole-run mean if there is no full chunk).
+    """
     _, scheduler = new_scheduler(case)
+    chunk = min(TORCH_CHUNK, steps)
+    best_per_step = float("inf")
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         start = time.perf_counter()
-        for _ in range(steps):
-            scheduler.step()
-        return time.perf_counter() - start
+        done = 0
+        while done < steps:
+            count = min(chunk, steps - done)
+            chunk_start = time.perf_counter()
+            for _ in range(count):
+                scheduler.step()
+            if count == chunk:
+                best_per_step = min(best_per_step, (time.perf_counter() - chunk_start) / count)
+            done += count
+        total = time.perf_counter() - start
     finally:
         if gc_was_enabled:
             gc.enable()
+    return total, best_per_step
 
 
 def record_torch_lrs(case: Case, steps: int) -> FloatArray:
@@ -235,7 +257,7 @@ def choose_torch_steps(case: Case, n: int, cap: int | None, budget_s: float) -> 
     """How many torch steps to time: ``n`` unless capped or predicted over ``budget_s``."""
     steps = n if cap is None else min(n, cap)
     probe = min(steps, 2000)
-    per_step = time_torch_steps(case, probe) / probe
+    per_step = time_torch_steps(case, probe)[0] / probe
     if per_step * steps > budget_s:
         steps = max(probe, int(budget_s / per_step))
     return steps
@@ -248,10 +270,10 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
     log(f"[{case.name}] lrlab vectorized ...")
     vec_total, values = time_vectorized(schedule, n, args.repeats)
     log(f"[{case.name}] lrlab scalar ...")
-    scalar_s = time_scalar(schedule, n, args.scalar_calls, args.repeats)
+    scalar_s = time_scalar(schedule, n, args.scalar_calls, args.scalar_repeats)
     torch_steps = choose_torch_steps(case, n, args.torch_steps, args.torch_budget)
     log(f"[{case.name}] torch: timing {torch_steps} steps ...")
-    torch_s = time_torch_steps(case, torch_steps)
+    torch_s, torch_best = time_torch_steps(case, torch_steps)
     log(f"[{case.name}] torch: recording {torch_steps} LRs ...")
     torch_lrs = record_torch_lrs(case, torch_steps)
 
@@ -264,6 +286,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
         scalar_ns=scalar_s * 1e9,
         torch_steps=torch_steps,
         torch_ns=torch_s / torch_steps * 1e9,
+        torch_best_chunk_ns=torch_best * 1e9,
         torch_extrapolated=torch_steps < n,
         max_rel=float(rel[at]),
         max_rel_at=at,
@@ -299,6 +322,29 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def lrlab_revision() -> str:
+    """Git commit of the lrlab checkout, ``+dirty`` if ``src/`` has uncommitted changes."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown revision"
+    return f"git {commit}{'+dirty' if dirty else ''}"
+
+
 def environment_lines(args: argparse.Namespace) -> list[str]:
     """Markdown bullet list describing the run."""
     try:
@@ -309,13 +355,15 @@ def environment_lines(args: argparse.Namespace) -> list[str]:
         f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"- command: `{' '.join([os.path.relpath(sys.executable), *sys.argv])}`",
         f"- python {platform.python_version()} ({platform.python_implementation()}), "
-        f"numpy {np.__version__}, torch {torch.__version__}, lrlab {lrlab.__version__}",
+        f"numpy {np.__version__}, torch {torch.__version__}, "
+        f"lrlab {lrlab.__version__} ({lrlab_revision()})",
         f"- platform: {platform.platform()}",
         f"- CPU: {cpu_model()}; {os.cpu_count()} logical CPUs ({usable} usable)",
         f"- torch threads: {torch.get_num_threads()} (intra-op), "
         f"{torch.get_num_interop_threads()} (inter-op)",
         f"- N = {args.steps:,} steps; vectorized best of {args.repeats}; scalar "
-        f"{args.scalar_calls:,} calls, best of {args.repeats}; torch budget "
+        f"{args.scalar_calls:,} calls, best of {args.scalar_repeats}; torch in chunks of "
+        f"{TORCH_CHUNK:,} steps, budget "
         f"{args.torch_budget:g} s per schedule"
         + ("" if args.torch_steps is None else f", capped at {args.torch_steps:,} steps"),
     ]
@@ -335,7 +383,7 @@ def table_lines(results: list[Result], n: int) -> list[str]:
     """The Markdown results table."""
     header = (
         "| schedule | lrlab vec total (ms) | lrlab vec ns/step | lrlab scalar ns/call "
-        "| torch steps timed | torch ns/step | torch N-step total (s) "
+        "| torch steps timed | torch ns/step (best chunk) | torch N-step total (s) "
         "| torch / lrlab vec | torch / lrlab scalar | max rel diff (at t) | max abs diff |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
@@ -344,6 +392,7 @@ def table_lines(results: list[Result], n: int) -> list[str]:
         lines.append(
             f"| {r.case.name} | {r.vec_total_s * 1e3:,.1f} | {format_ns(r.vec_ns)} "
             f"| {format_ns(r.scalar_ns)} | {r.torch_steps:,}{mark} | {format_ns(r.torch_ns)} "
+            f"({format_ns(r.torch_best_chunk_ns)}) "
             f"| {r.torch_ns * n / 1e9:,.2f}{mark} | {r.torch_ns / r.vec_ns:,.0f}x "
             f"| {r.torch_ns / r.scalar_ns:,.2f}x | {format_diff(r.max_rel, r.max_rel_at)} "
             f"| {r.max_abs:.2e} |"
@@ -374,8 +423,9 @@ def notes_lines(results: list[Result], n: int) -> list[str]:
             "the measured steps."
         )
     lines.append(
-        "- ratios are torch ns/step over lrlab ns/step (vectorized) and over lrlab ns/call "
-        "(scalar); > 1 means lrlab is faster."
+        "- ratios are torch ns/step (whole-run mean) over lrlab ns/step (vectorized) and "
+        "over lrlab ns/call (scalar); > 1 means lrlab is faster. lrlab figures are best of "
+        "repeats; torch's best 50,000-step chunk is in brackets."
     )
     return lines
 
@@ -385,13 +435,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1_000_000, help="N (default 1,000,000)")
     parser.add_argument(
-        "--repeats", type=int, default=5, help="repeats for the lrlab timings (default 5)"
+        "--repeats", type=int, default=5, help="repeats of the vectorized timing (default 5)"
     )
     parser.add_argument(
         "--scalar-calls",
         type=int,
-        default=100_000,
-        help="scalar calls per timed loop (default 100,000)",
+        default=20_000,
+        help="scalar calls per timed loop (default 20,000)",
+    )
+    parser.add_argument(
+        "--scalar-repeats",
+        type=int,
+        default=25,
+        help="timed loops of scalar calls, best taken (default 25)",
     )
     parser.add_argument(
         "--torch-steps", type=int, default=None, help="cap on the torch steps timed (default N)"
@@ -405,7 +461,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.steps <= WARMUP_STEPS + 1:
         parser.error(f"--steps must be > {WARMUP_STEPS + 1} (the warm-up case needs it)")
-    for name in ("repeats", "scalar_calls"):
+    for name in ("repeats", "scalar_calls", "scalar_repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.torch_steps is not None and args.torch_steps < 1:

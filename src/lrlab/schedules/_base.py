@@ -21,6 +21,7 @@ from lrlab.schedules._validate import describe
 
 _REGISTRY: dict[str, type[Schedule]] = {}
 _PLAIN_SCALARS = (int, float)
+_BOOLS = (bool, np.bool_)
 
 _T = TypeVar("_T")
 
@@ -117,15 +118,22 @@ class Schedule:
 
         Raises:
             TypeError: If ``t`` is not numeric.
-            ValueError: If ``t`` is negative, NaN or infinite.
+            ValueError: If ``t`` is negative, NaN or infinite, or the learning rate
+                overflows float64 there (e.g. a growth factor run for too long).
         """
         if t.__class__ in _PLAIN_SCALARS or (
-            isinstance(t, numbers.Real) and not isinstance(t, bool | np.bool_)
+            isinstance(t, numbers.Real) and not isinstance(t, _BOOLS)
         ):
             time = float(t)
             if not (time >= 0.0 and math.isfinite(time)):
                 raise ValueError(f"t must be a finite number >= 0, got {t!r}")
-            return float(self.compute(time, SCALAR))
+            try:
+                value = float(self.compute(time, SCALAR))
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value):
+                raise ValueError(f"{self!r} overflows float64 at t={t!r}")
+            return value
         return self._evaluate_array(t)
 
     def _evaluate_array(self, t: Any) -> npt.NDArray[np.float64]:
@@ -136,8 +144,12 @@ class Schedule:
         if times.size and not (np.all(np.isfinite(times)) and times.min() >= 0.0):
             bad = times[~(np.isfinite(times) & (times >= 0.0))].flat[0]
             raise ValueError(f"t must contain only finite numbers >= 0, found {bad!r}")
-        values = self.compute(times, np)
-        return np.broadcast_to(np.asarray(values, dtype=np.float64), times.shape).copy()
+        with np.errstate(over="ignore"):
+            values = np.asarray(self.compute(times, np), dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            first = np.broadcast_to(times, values.shape)[~np.isfinite(values)].flat[0]
+            raise ValueError(f"{self!r} overflows float64 at t={float(first)!r}")
+        return np.broadcast_to(values, times.shape).copy()
 
     def __repr__(self) -> str:
         from lrlab.schedules.spec import format_spec

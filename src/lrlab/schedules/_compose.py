@@ -7,6 +7,7 @@ print as specs, compare equal, pickle and round-trip through dicts like any fami
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import numbers
@@ -122,7 +123,9 @@ class Sequence(Schedule, kind="sequence"):
             return self.pieces[index].compute(t - starts[index], xp)
         result = self.pieces[-1].compute(xp.maximum(t - starts[-1], 0.0), xp)
         for index in range(len(self.pieces) - 2, -1, -1):
-            local = xp.maximum(t - starts[index], 0.0)
+            # Clamp to the piece's own window, so values outside it stay finite.
+            window = float(starts[index + 1] - starts[index])
+            local = xp.minimum(xp.maximum(t - starts[index], 0.0), window)
             value = self.pieces[index].compute(local, xp)
             result = xp.where(t < starts[index + 1], value, result)
         return result
@@ -216,10 +219,10 @@ class Warmup(Schedule, kind="warmup"):
         check.choice(self, "shape", _WARMUP_SHAPES)
         if self.shape == "exponential":
             check.real(self, "start_factor", above=0.0)
-            if not self.schedule(0.0) > 0.0:
+            if not self._target > 0.0:
                 raise ValueError(
                     "warmup: shape='exponential' needs a target schedule(0) > 0, got "
-                    f"{self.schedule(0.0)!r}"
+                    f"{self._target!r}"
                 )
         else:
             check.real(self, "start_factor", at_least=0.0)
@@ -237,8 +240,14 @@ class Warmup(Schedule, kind="warmup"):
             return start + (target - start) * (1.0 - xp.cos(math.pi * progress)) / 2.0
         return start * (target / start) ** progress
 
+    @functools.cached_property
+    def _target(self) -> float:
+        return float(self.schedule.compute(0.0, SCALAR))
+
     def compute(self, t: Any, xp: Any) -> Any:
-        target = float(self.schedule.compute(0.0, SCALAR))
+        target = self._target
+        if xp is SCALAR and t >= self.steps:
+            return self.schedule.compute(t - self.steps, xp)
         progress = xp.minimum(t, float(self.steps)) / self.steps
         after = self.schedule.compute(xp.maximum(t - self.steps, 0.0), xp)
         return xp.where(t < self.steps, self._ramp(target, progress, xp), after)
