@@ -7,16 +7,28 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import re
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from lrlab.schedules import Schedule, load, parse, preset, preset_names, registered_kinds
+import numpy as np
+
+from lrlab.schedules import (
+    Schedule,
+    load,
+    parse,
+    preset,
+    preset_names,
+    registered_kinds,
+    schedule_class,
+)
 
 _EXIT_USAGE = 2
-_PRESET_NAME = re.compile(r"[a-z_]+")
+_MAX_COUNT = 2**53
 
 
 class UsageError(ValueError):
@@ -49,7 +61,7 @@ def resolve_schedule(
 
 def is_preset(text: str) -> bool:
     """Whether a SPEC argument names a preset (rather than spec text or a file)."""
-    return bool(_PRESET_NAME.fullmatch(text)) and text in preset_names()
+    return text in preset_names()
 
 
 def _check_lr_is_used(args: argparse.Namespace, specs: list[str]) -> None:
@@ -62,8 +74,8 @@ def _positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    if not 1 <= value <= _MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected an integer in [1, 2**53], got {text!r}")
     return value
 
 
@@ -87,9 +99,17 @@ def _add_schedule_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``lrlab: error: ...`` line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"lrlab: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(_EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lrlab`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lrlab",
         description="Learning-rate schedules: plot, tabulate and compare them.",
     )
@@ -134,6 +154,9 @@ def _plot(args: argparse.Namespace) -> None:
     from lrlab.plotting import plot_schedules
 
     _check_lr_is_used(args, args.specs)
+    repeated = sorted({text for text in args.specs if args.specs.count(text) > 1})
+    if repeated:
+        raise UsageError(f"SPEC given more than once: {repeated[0]}")
     steps_per_epoch = args.steps_per_epoch or 1
     schedules = {
         text: resolve_schedule(
@@ -164,9 +187,14 @@ def _table(args: argparse.Namespace) -> None:
     schedule = resolve_schedule(
         args.spec, lr=args.lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch
     )
-    rows = [(epoch, schedule(epoch * steps_per_epoch)) for epoch in range(args.epochs)]
+    rows = _epoch_rows(schedule, args.epochs, steps_per_epoch)
     if args.json:
-        print(json.dumps([{"epoch": epoch, "lr": lr} for epoch, lr in rows]))
+        # Streamed, so a long table never has to fit in memory at once.
+        print("[", end="")
+        for epoch, lr in rows:
+            separator = ", " if epoch else ""
+            print(f"{separator}{json.dumps({'epoch': epoch, 'lr': lr})}", end="")
+        print("]")
         return
     print(f"# {schedule!r}")
     print(f"{'epoch':>5}  {'step':>9}  lr")
@@ -174,11 +202,17 @@ def _table(args: argparse.Namespace) -> None:
         print(f"{epoch:>5}  {epoch * steps_per_epoch:>9}  {lr:.{args.precision}g}")
 
 
+def _epoch_rows(
+    schedule: Schedule, epochs: int, steps_per_epoch: int, chunk: int = 65_536
+) -> Iterator[tuple[int, float]]:
+    """Yield ``(e, schedule(e * steps_per_epoch))`` for ``e`` in ``0..epochs-1``, in chunks."""
+    for first in range(0, epochs, chunk):
+        epoch_numbers = np.arange(first, min(first + chunk, epochs), dtype=np.int64)
+        values = schedule(epoch_numbers.astype(np.float64) * steps_per_epoch)
+        yield from zip(epoch_numbers.tolist(), values.tolist(), strict=True)
+
+
 def _kinds() -> None:
-    import dataclasses
-
-    from lrlab.schedules import schedule_class
-
     for kind in registered_kinds():
         names = [field.name for field in dataclasses.fields(schedule_class(kind))]
         print(f"{kind}({', '.join(names)})")
@@ -196,13 +230,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             _table(args)
         else:
             _kinds()
+    except BrokenPipeError:
+        raise
     except (ValueError, TypeError, OSError, ImportError) as error:
-        message = str(error).replace("\n", "\n       ")
-        print(f"lrlab: error: {message}", file=sys.stderr)
+        _report(str(error))
+        return _EXIT_USAGE
+    except (ArithmeticError, RecursionError, MemoryError) as error:
+        _report(f"{type(error).__name__}: {error}")
         return _EXIT_USAGE
     return 0
 
 
+def _report(message: str) -> None:
+    indented = message.replace("\n", "\n       ")
+    print(f"lrlab: error: {indented}", file=sys.stderr)
+
+
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point; a closed output pipe (``| head``) ends it quietly (1)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away; point stdout at /dev/null so the final flush is silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)

@@ -32,6 +32,22 @@ def require_matplotlib() -> Any:
     return pyplot
 
 
+MAX_PLOT_STEPS = 10_000_000
+"""Most steps :func:`plot_schedules` evaluates and draws."""
+
+
+def _check_count(name: str, value: object, largest: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"plot_schedules: {name} must be an integer, got {value!r}")
+    if not 1 <= value <= largest:
+        raise ValueError(f"plot_schedules: {name} must be in [1, {largest:,}], got {value!r}")
+
+
+def _plain_text(text: str) -> str:
+    """Escape ``$`` so matplotlib shows the text as typed, not as math."""
+    return text.replace("$", r"\$")
+
+
 def plot_schedules(
     schedules: Mapping[str, Schedule],
     steps: int,
@@ -45,7 +61,7 @@ def plot_schedules(
 
     Args:
         schedules: Curves to draw, keyed by their legend label.
-        steps: Number of steps to evaluate, ``>= 1``.
+        steps: Number of steps to evaluate, ``1 <= steps <= MAX_PLOT_STEPS``.
         path: Output image file; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
             The file is written to a temporary name and renamed, so an existing file is
             never left half-written.
@@ -57,17 +73,32 @@ def plot_schedules(
         The path written.
 
     Raises:
-        ValueError: If ``schedules`` is empty or ``steps < 1``, or ``log_y`` is asked for a
-            curve that reaches 0.
+        TypeError: If ``steps`` or ``steps_per_epoch`` is not an integer.
+        ValueError: If ``schedules`` is empty, a count is out of range, ``path`` is a
+            directory or has no image suffix matplotlib writes, or ``log_y`` is asked for
+            a curve that reaches 0.
     """
     if not schedules:
         raise ValueError("plot_schedules: schedules must not be empty")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"plot_schedules: steps must be an integer >= 1, got {steps!r}")
+    _check_count("steps", steps, MAX_PLOT_STEPS)
+    if steps_per_epoch is not None:
+        _check_count("steps_per_epoch", steps_per_epoch, 2**53)
+    output = Path(path)
+    if output.is_dir():
+        raise ValueError(f"plot_schedules: path is a directory: {str(output)!r}")
     pyplot = require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    image_format = output.suffix.lstrip(".").lower()
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if image_format not in supported:
+        raise ValueError(
+            f"plot_schedules: path must end in an image suffix "
+            f"({', '.join('.' + name for name in sorted(supported))}), got {str(output)!r}"
+        )
     times = np.arange(int(steps), dtype=np.float64)
     x_values = times if steps_per_epoch is None else times / steps_per_epoch
-    labels = {label: "\n".join(textwrap.wrap(label, 90)) for label in schedules}
+    labels = {label: _plain_text("\n".join(textwrap.wrap(label, 90))) for label in schedules}
     columns = 1 if max(map(len, labels)) > 30 else min(len(labels), 5)
     legend_lines = -(-sum(text.count("\n") + 1 for text in labels.values()) // columns)
     figure, axes = pyplot.subplots(
@@ -85,14 +116,13 @@ def plot_schedules(
         axes.set_ylabel("learning rate")
         if log_y:
             axes.set_yscale("log")
-        axes.set_title(title)
+        axes.set_title(title, parse_math=False)
         axes.grid(True, alpha=0.3)
         figure.legend(loc="outside lower center", fontsize="small", ncols=columns)
-        output = Path(path)
         output.parent.mkdir(parents=True, exist_ok=True)
         partial = output.with_name(f".{output.name}.partial")
         try:
-            figure.savefig(partial, format=output.suffix.lstrip(".").lower() or None)
+            figure.savefig(partial, format=image_format)
             os.replace(partial, output)
         finally:
             partial.unlink(missing_ok=True)

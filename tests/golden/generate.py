@@ -520,6 +520,26 @@ KERAS_SCHEDULES: list[tuple[str, dict[str, Any]]] = [
             "alpha": 0.05,
         },
     ),
+    (
+        "CosineDecayRestarts",
+        {
+            "initial_learning_rate": 0.1,
+            "first_decay_steps": 43,
+            "t_mul": 1.1,
+            "m_mul": 0.9,
+            "alpha": 0.0,
+        },
+    ),
+    (
+        "CosineDecayRestarts",
+        {
+            "initial_learning_rate": 0.1,
+            "first_decay_steps": 5,
+            "t_mul": 1.2,
+            "m_mul": 1.0,
+            "alpha": 0.0,
+        },
+    ),
     ("PiecewiseConstantDecay", {"boundaries": [10, 50], "values": [0.1, 0.01, 0.001]}),
     (
         "PiecewiseConstantDecay",

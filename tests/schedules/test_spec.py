@@ -150,7 +150,9 @@ def test_positional_arguments_only_for_compositions() -> None:
 
 
 def test_validation_errors_carry_the_position() -> None:
-    with pytest.raises(ValueError, match=r"every must be an integer >= 1, got 0.*position 0"):
+    with pytest.raises(
+        ValueError, match=r"every must be an integer in \[1, 2\*\*53\], got 0.*position 0"
+    ):
         lrlab.parse("step(init_value=0.1, factor=0.5, every=0)")
 
 

@@ -9,6 +9,7 @@ a ``kind=`` class keyword; that keyword registers it, so the spec parser and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Any, ClassVar, TypeVar, dataclass_transform
@@ -20,6 +21,9 @@ from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
 
 _REGISTRY: dict[str, type[Schedule]] = {}
+MAX_NESTING = 32
+"""Deepest composition allowed (a family alone has nesting 1; see ``Schedule.nesting``), so
+every schedule prints as a spec that parses back and evaluates without deep recursion."""
 _PLAIN_SCALARS = (int, float)
 _BOOLS = (bool, np.bool_)
 
@@ -72,6 +76,7 @@ class Schedule:
     kind: ClassVar[str]
     positional: ClassVar[tuple[str, ...]] = ()
     variadic: ClassVar[bool] = False
+    __array_ufunc__ = None  # numpy defers ``array * schedule`` to Schedule.__rmul__
 
     def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,22 +94,39 @@ class Schedule:
     def compute(self, t: Any, xp: Any) -> Any:
         """Evaluate the formula on already-validated time ``t`` with array namespace ``xp``.
 
+        Formulas use only the functions listed in :mod:`lrlab.schedules._ops`, so any
+        namespace providing them (``jax.numpy`` has them all) can evaluate a schedule.
+
         Args:
             t: Time as a float (``xp`` is the scalar namespace) or a float array of ``xp``.
-            xp: ``numpy``, the scalar namespace, ``jax.numpy`` or ``keras.ops``.
+            xp: ``numpy`` or the scalar namespace.
 
         Returns:
             The learning rate(s), same shape as ``t``.
         """
         raise NotImplementedError
 
+    @functools.cached_property
+    def nesting(self) -> int:
+        """Depth of the composition tree: 1 for a family, 1 + the deepest part otherwise."""
+        depth = 0
+        for field in fields_of(self):
+            value = getattr(self, field.name)
+            parts = value if isinstance(value, tuple) else (value,)
+            for part in parts:
+                if isinstance(part, Schedule):
+                    depth = max(depth, part.nesting)
+        return depth + 1
+
     @property
     def duration(self) -> int | None:
         """Natural length in steps (then it holds or repeats); ``None`` if open-ended.
 
-        ``a >> b`` hands over from ``a`` to ``b`` after ``a.duration`` steps.
+        A family with a ``total_steps`` field lasts ``total_steps``; compositions derive
+        theirs. ``a >> b`` hands over from ``a`` to ``b`` after ``a.duration`` steps.
         """
-        return None
+        total = getattr(self, "total_steps", None)
+        return total if isinstance(total, int) else None
 
     def __call__(self, t: Any) -> Any:
         """Learning rate at time ``t``.
@@ -124,31 +146,29 @@ class Schedule:
         if t.__class__ in _PLAIN_SCALARS or (
             isinstance(t, numbers.Real) and not isinstance(t, _BOOLS)
         ):
-            time = float(t)
-            if not (time >= 0.0 and math.isfinite(time)):
-                raise ValueError(f"t must be a finite number >= 0, got {t!r}")
+            time = _finite_time(t)
             try:
-                value = float(self.compute(time, SCALAR))
+                return _check_finite(self, float(self.compute(time, SCALAR)), time)
             except OverflowError:
-                value = math.inf
-            if not math.isfinite(value):
-                raise ValueError(f"{self!r} overflows float64 at t={t!r}")
-            return value
+                # Python floats raise where numpy overflows to inf (which a clip may still
+                # bound); the array path gives the same answer as for an array input.
+                return float(self._evaluate_array(time))
         return self._evaluate_array(t)
 
     def _evaluate_array(self, t: Any) -> npt.NDArray[np.float64]:
         times = np.asarray(t)
         if times.dtype.kind not in "iuf":
             raise TypeError(f"t must be a real number or an array of them, got {describe(t)}")
-        times = times.astype(np.float64, copy=False)
+        with np.errstate(over="ignore"):
+            times = times.astype(np.float64, copy=False)
         if times.size and not (np.all(np.isfinite(times)) and times.min() >= 0.0):
             bad = times[~(np.isfinite(times) & (times >= 0.0))].flat[0]
-            raise ValueError(f"t must contain only finite numbers >= 0, found {bad!r}")
-        with np.errstate(over="ignore"):
+            raise ValueError(f"t must contain only finite numbers >= 0, found {float(bad)!r}")
+        with np.errstate(all="ignore"):
             values = np.asarray(self.compute(times, np), dtype=np.float64)
         if not np.all(np.isfinite(values)):
             first = np.broadcast_to(times, values.shape)[~np.isfinite(values)].flat[0]
-            raise ValueError(f"{self!r} overflows float64 at t={float(first)!r}")
+            _check_finite(self, math.inf, float(first))
         return np.broadcast_to(values, times.shape).copy()
 
     def __repr__(self) -> str:
@@ -188,6 +208,22 @@ class Schedule:
         from lrlab.schedules._compose import multiply
 
         return multiply(other, self)
+
+
+def _finite_time(t: Any) -> float:
+    try:
+        time = float(t)
+    except OverflowError:
+        time = math.inf
+    if not (time >= 0.0 and math.isfinite(time)):
+        raise ValueError(f"t must be a finite number >= 0, got {t!r}")
+    return time
+
+
+def _check_finite(schedule: Schedule, value: float, time: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{schedule!r} is not finite at t={time!r} (float64 overflow)")
+    return value
 
 
 def fields_of(schedule: Schedule) -> tuple[dataclasses.Field[Any], ...]:

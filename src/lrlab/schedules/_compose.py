@@ -14,14 +14,23 @@ import numbers
 from typing import Any
 
 from lrlab.schedules import _validate as check
-from lrlab.schedules._base import Schedule, family
+from lrlab.schedules._base import MAX_NESTING, Schedule, family
 from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
 
+MAX_PIECES = 1024
+"""Most pieces one sequence may hold."""
+
 
 def _require_schedule(owner: Schedule, name: str, value: Any) -> Schedule:
+    """Check that ``value`` is a schedule and that ``owner`` does not nest too deeply."""
     if not isinstance(value, Schedule):
         raise TypeError(f"{owner.kind}: {name} must be a Schedule, got {describe(value)}")
+    if value.nesting + 1 > MAX_NESTING:
+        raise ValueError(
+            f"{owner.kind}: compositions nest at most {MAX_NESTING} levels deep, "
+            f"got {value.nesting + 1}"
+        )
     return value
 
 
@@ -71,6 +80,8 @@ class Sequence(Schedule, kind="sequence"):
             _require_schedule(self, f"pieces[{index}]", piece)
         durations = self._resolve_durations(tuple(pieces))
         flat_pieces, flat_durations = _flatten(tuple(pieces), durations)
+        if len(flat_pieces) > MAX_PIECES:
+            raise ValueError(f"sequence: at most {MAX_PIECES} pieces, got {len(flat_pieces)}")
         object.__setattr__(self, "pieces", flat_pieces)
         object.__setattr__(self, "durations", flat_durations)
 
@@ -217,12 +228,14 @@ class Warmup(Schedule, kind="warmup"):
         _require_schedule(self, "schedule", self.schedule)
         check.integer(self, "steps")
         check.choice(self, "shape", _WARMUP_SHAPES)
+        target = self._target
         if self.shape == "exponential":
-            check.real(self, "start_factor", above=0.0)
-            if not self._target > 0.0:
+            start = check.real(self, "start_factor", above=0.0) * target
+            if not (start > 0.0 and math.isfinite(target / start)):
                 raise ValueError(
-                    "warmup: shape='exponential' needs a target schedule(0) > 0, got "
-                    f"{self._target!r}"
+                    "warmup: shape='exponential' needs start_factor * schedule(0) > 0 and a "
+                    f"finite ratio to the target, got start_factor={self.start_factor!r}, "
+                    f"schedule(0)={target!r}"
                 )
         else:
             check.real(self, "start_factor", at_least=0.0)
@@ -242,7 +255,8 @@ class Warmup(Schedule, kind="warmup"):
 
     @functools.cached_property
     def _target(self) -> float:
-        return float(self.schedule.compute(0.0, SCALAR))
+        """``schedule(0)``, the value the ramp ends at (validated finite)."""
+        return self.schedule(0.0)
 
     def compute(self, t: Any, xp: Any) -> Any:
         target = self._target
@@ -265,6 +279,11 @@ class Scale(Schedule, kind="scale"):
     Args:
         schedule: The schedule to scale.
         factor: Constant multiplier, ``>= 0``.
+
+    Example:
+        >>> from lrlab import parse
+        >>> parse("0.5 * constant(value=0.2)")(7)
+        0.1
     """
 
     schedule: Schedule
@@ -297,6 +316,11 @@ class Product(Schedule, kind="product"):
     Args:
         left: First factor.
         right: Second factor.
+
+    Example:
+        >>> from lrlab import parse
+        >>> parse("constant(value=0.5) * step(init_value=1, factor=0.5, every=2)")([0, 2])
+        array([0.5 , 0.25])
     """
 
     left: Schedule
@@ -346,6 +370,11 @@ class Clip(Schedule, kind="clip"):
         schedule: The schedule to clip.
         min_value: Lower bound, ``>= 0``, or ``None``.
         max_value: Upper bound, ``>= min_value``, or ``None``. At least one bound is given.
+
+    Example:
+        >>> from lrlab import parse
+        >>> parse("clip(exponential(init_value=1, factor=0.1), min_value=0.001)")([0, 2, 5])
+        array([1.   , 0.01 , 0.001])
     """
 
     schedule: Schedule
@@ -387,6 +416,12 @@ class PerEpoch(Schedule, kind="per_epoch"):
     Args:
         schedule: A schedule whose time unit is epochs.
         steps_per_epoch: Optimizer steps per epoch, an integer ``>= 1``.
+
+    Example:
+        >>> from lrlab import parse
+        >>> epochs = "linear(init_value=1, end_value=0, total_steps=4)"
+        >>> parse(f"per_epoch({epochs}, steps_per_epoch=10)")([0, 9, 10, 25])
+        array([1.  , 1.  , 0.75, 0.5 ])
     """
 
     schedule: Schedule

@@ -1,6 +1,6 @@
 """Periodic and cyclical families: cosine with warm restarts, cyclical LR and one-cycle.
 
-Time ``t`` is in optimizer steps for these families (their periods are in steps).
+Time ``t`` and every period are in the caller's unit, usually optimizer steps.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ class CosineRestarts(Schedule, kind="cosine_restarts"):
     .. math:: \eta(t) = \eta_{end} + (\eta_0 - \eta_{end})\, d^{\,i}\,
         \frac{1 + \cos(\pi u)}{2}
 
-    where ``m = period_mult`` and ``d = peak_decay``. Cycle indices are exact at the
-    restart steps (no logarithm rounding).
+    where ``m = period_mult`` and ``d = peak_decay``. A restart step gets the new cycle's
+    peak even where the logarithm or the cycle start is rounded.
 
     Maps to: torch ``CosineAnnealingWarmRestarts(T_0=period, T_mult=period_mult,
     eta_min=end_value)`` (``peak_decay=1``); Keras ``CosineDecayRestarts(init_value,
@@ -68,12 +68,16 @@ class CosineRestarts(Schedule, kind="cosine_restarts"):
         else:
             mult = self.period_mult
             estimate = xp.floor(xp.log(t / self.period * (mult - 1.0) + 1.0) / math.log(mult))
-            # The logarithm may land one cycle off at a restart step; correct it exactly.
-            index = xp.where(self._cycle_start(estimate + 1.0) <= t, estimate + 1.0, estimate)
-            index = xp.where(self._cycle_start(index) > t, index - 1.0, index)
+            # The logarithm, and the cycle starts themselves when period_mult is not an
+            # integer, are rounded: a t within a relative 1e-12 of a start is at the start.
+            slack = 1e-12 * (t + self.period)
+            index = xp.where(
+                self._cycle_start(estimate + 1.0) <= t + slack, estimate + 1.0, estimate
+            )
+            index = xp.where(self._cycle_start(index) > t + slack, index - 1.0, index)
             start = self._cycle_start(index)
             length = self.period * mult**index
-        fraction = (t - start) / length
+        fraction = xp.maximum(t - start, 0.0) / length
         peak = (self.init_value - self.end_value) * self.peak_decay**index
         return self.end_value + peak * (1.0 + xp.cos(math.pi * fraction)) / 2.0
 
@@ -122,8 +126,13 @@ class Cyclic(Schedule, kind="cyclic"):
     def __post_init__(self) -> None:
         check.real(self, "base_value", at_least=0.0)
         check.real(self, "max_value", at_least=self.base_value)
-        check.integer(self, "step_size_up")
-        check.optional_integer(self, "step_size_down")
+        up = check.integer(self, "step_size_up")
+        down = check.optional_integer(self, "step_size_down")
+        if down is not None and float(up) / (up + down) == 1.0:
+            raise ValueError(
+                f"cyclic: step_size_down={down} is too small next to step_size_up={up}: "
+                "the falling phase vanishes in float64"
+            )
         check.choice(self, "mode", _CYCLIC_MODES)
         gamma = check.real(self, "gamma", above=0.0)
         if self.mode != "exp_range" and gamma != 1.0:
@@ -144,7 +153,7 @@ class Cyclic(Schedule, kind="cyclic"):
         scale = xp.where(rising, position / up_ratio, (position - 1.0) / (up_ratio - 1.0))
         height = (self.max_value - self.base_value) * scale
         if self.mode == "triangular2":
-            height = height * (1.0 / (2.0 ** (cycle - 1.0)))
+            height = height * 0.5 ** (cycle - 1.0)  # = torch's 1 / 2**(cycle-1), exactly
         elif self.mode == "exp_range":
             height = height * self.gamma**t
         return self.base_value + height
@@ -232,10 +241,6 @@ class OneCycle(Schedule, kind="one_cycle"):
                 (last, initial, final),
             ]
         return [(rise_end, initial, self.peak_value), (last, self.peak_value, final)]
-
-    @property
-    def duration(self) -> int:
-        return self.total_steps
 
     def _anneal(self, start: float, end: float, fraction: Any, xp: Any) -> Any:
         if self.anneal == "cos":

@@ -234,10 +234,6 @@ class Polynomial(Schedule, kind="polynomial"):
         check.real(self, "power", above=0.0)
         check.real(self, "end_value", at_least=0.0)
 
-    @property
-    def duration(self) -> int:
-        return self.total_steps
-
     def compute(self, t: Any, xp: Any) -> Any:
         remaining = 1.0 - xp.minimum(t, self.total_steps) / self.total_steps
         return (self.init_value - self.end_value) * remaining**self.power + self.end_value
@@ -275,10 +271,6 @@ class Linear(Schedule, kind="linear"):
         check.real(self, "end_value", at_least=0.0)
         check.integer(self, "total_steps")
 
-    @property
-    def duration(self) -> int:
-        return self.total_steps
-
     def compute(self, t: Any, xp: Any) -> Any:
         fraction = xp.minimum(t, self.total_steps) / self.total_steps
         return self.init_value + (self.end_value - self.init_value) * fraction
@@ -315,10 +307,6 @@ class Cosine(Schedule, kind="cosine"):
         check.real(self, "init_value", at_least=0.0)
         check.integer(self, "total_steps")
         check.real(self, "end_value", at_least=0.0)
-
-    @property
-    def duration(self) -> int:
-        return self.total_steps
 
     def compute(self, t: Any, xp: Any) -> Any:
         fraction = xp.minimum(t, self.total_steps) / self.total_steps

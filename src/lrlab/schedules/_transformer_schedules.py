@@ -67,8 +67,7 @@ class InverseSqrt(Schedule, kind="inverse_sqrt"):
         return self.init_value * xp.where(t < warmup, ramp, decayed)
 
 
-_WARMUP_SHAPES = ("linear", "cosine", "1-sqrt")
-_DECAY_SHAPES = ("linear", "cosine", "1-sqrt")
+_SHAPES = ("linear", "cosine", "1-sqrt")
 
 
 @family
@@ -127,12 +126,8 @@ class WarmupStableDecay(Schedule, kind="wsd"):
                 f"{self.warmup_steps} + {self.decay_steps} > {self.total_steps}"
             )
         check.real(self, "end_value", at_least=0.0, at_most=self.peak_value)
-        check.choice(self, "warmup_shape", _WARMUP_SHAPES)
-        check.choice(self, "decay_shape", _DECAY_SHAPES)
-
-    @property
-    def duration(self) -> int:
-        return self.total_steps
+        check.choice(self, "warmup_shape", _SHAPES)
+        check.choice(self, "decay_shape", _SHAPES)
 
     @property
     def stable_steps(self) -> int:

@@ -41,11 +41,14 @@ def as_real(kind: str, name: str, value: Any) -> float:
 
     Raises:
         TypeError: If ``value`` is not a real number.
-        ValueError: If ``value`` is NaN or infinite.
+        ValueError: If ``value`` is NaN, infinite or beyond the float range.
     """
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{kind}: {name} must be a real number, got {describe(value)}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
     if not math.isfinite(result):
         raise ValueError(f"{kind}: {name} must be finite, got {result!r}")
     return result
@@ -116,21 +119,26 @@ def _check_bounds(
         raise ValueError(f"{kind}: {name} must be <= {at_most}, got {value!r}")
 
 
+MAX_STEPS = 2**53
+"""Largest length or offset accepted: every step count up to it is exact in float64."""
+
+
 def integer(owner: Any, name: str, *, at_least: int = 1) -> int:
     """Validate an integer field (a length or an offset) in place and return it.
 
     Args:
         owner: The schedule instance whose field is checked.
         name: The field name.
-        at_least: Inclusive lower bound; 1 for lengths, 0 for offsets.
+        at_least: Inclusive lower bound; 1 for lengths, 0 for offsets. The upper bound
+            is :data:`MAX_STEPS`.
 
     Returns:
         The validated value, stored back on ``owner`` as an ``int``.
     """
     kind = _owner_name(owner)
     value = as_int(kind, name, getattr(owner, name))
-    if value < at_least:
-        raise ValueError(f"{kind}: {name} must be an integer >= {at_least}, got {value!r}")
+    if not at_least <= value <= MAX_STEPS:
+        raise ValueError(f"{kind}: {name} must be an integer in [{at_least}, 2**53], got {value!r}")
     _store(owner, name, value)
     return value
 
@@ -174,8 +182,8 @@ def increasing_integers(owner: Any, name: str) -> tuple[int, ...]:
     values = tuple(as_int(kind, f"{name}[{index}]", item) for index, item in enumerate(raw))
     if not values:
         raise ValueError(f"{kind}: {name} must not be empty")
-    if values[0] < 1:
-        raise ValueError(f"{kind}: {name} must be >= 1, got {list(values)}")
+    if values[0] < 1 or values[-1] > MAX_STEPS:
+        raise ValueError(f"{kind}: {name} must lie in [1, 2**53], got {list(values)}")
     for previous, current in zip(values, values[1:], strict=False):
         if current <= previous:
             raise ValueError(f"{kind}: {name} must be strictly increasing, got {list(values)}")

@@ -144,15 +144,18 @@ def _cyclic(
     base_value: float | None = None,
     step_size_epochs: int = 4,
     mode: str = "triangular",
+    gamma: float = 1.0,
 ) -> Schedule:
-    """Triangular CLR from ``init_value/100`` (``base_value``) to ``init_value``; half-cycle
-    ``step_size_epochs`` epochs (Smith: 2-10 epochs of steps)."""
+    """CLR from ``init_value/100`` (``base_value``) to ``init_value``; half-cycle
+    ``step_size_epochs`` epochs (Smith: 2-10 epochs of steps); ``mode``/``gamma`` as
+    ``cyclic``."""
     base = init_value / 100.0 if base_value is None else base_value
     return Cyclic(
         base_value=base,
         max_value=init_value,
         step_size_up=step_size_epochs * steps_per_epoch,
         mode=mode,
+        gamma=gamma,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lrlab.schedules._base import Schedule, fields_of, schedule_class
+from lrlab.schedules._base import MAX_NESTING, Schedule, fields_of, schedule_class
 from lrlab.schedules._validate import describe
 
 
@@ -39,24 +39,37 @@ def from_dict(data: Mapping[str, Any]) -> Schedule:
 
     Raises:
         TypeError: If ``data`` is not a mapping, or a field has the wrong type.
-        ValueError: If ``kind`` is missing or unknown, or a value is invalid.
+        ValueError: If ``kind`` is missing or unknown, a value is invalid, or the dict
+            nests deeper than any schedule can.
     """
+    return _from_dict(data, depth=1)
+
+
+def _from_dict(data: Any, depth: int) -> Schedule:
     from lrlab.schedules.spec import build
 
     if not isinstance(data, Mapping):
         raise TypeError(f"schedule dict must be a mapping, got {describe(data)}")
+    if depth > MAX_NESTING:
+        raise ValueError(f"schedule dict nests deeper than {MAX_NESTING} levels")
     if "kind" not in data:
         raise ValueError(f"schedule dict needs a 'kind' key, got keys {sorted(map(str, data))}")
     cls = schedule_class(data["kind"])
-    keywords = {str(name): _restore(value) for name, value in data.items() if name != "kind"}
+    keywords = {}
+    for name, value in data.items():
+        if name == "kind":
+            continue
+        if isinstance(value, Mapping) and "kind" not in value:
+            raise ValueError(f"{cls.kind}: {name} is a dict without a 'kind' key: {dict(value)!r}")
+        keywords[str(name)] = _restore(value, depth)
     return build(cls, [], keywords)
 
 
-def _restore(value: Any) -> Any:
+def _restore(value: Any, depth: int) -> Any:
     if isinstance(value, Mapping):
-        return from_dict(value)
+        return _from_dict(value, depth + 1)
     if isinstance(value, list | tuple):
-        return tuple(_restore(item) for item in value)
+        return tuple(_restore(item, depth) for item in value)
     return value
 
 
@@ -104,6 +117,6 @@ def load(path: str | os.PathLike[str]) -> Schedule:
     text = file.read_text(encoding="utf-8")
     try:
         config = json.loads(text) if suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
         raise ValueError(f"{file}: not valid {suffix[1:].upper()}: {error}") from None
     return from_config(config)

@@ -24,16 +24,15 @@ import dataclasses
 import re
 from typing import Any
 
-from lrlab.schedules._base import Schedule, fields_of, schedule_class
+from lrlab.schedules._base import MAX_NESTING, Schedule, fields_of, schedule_class
 from lrlab.schedules._compose import Product, Scale, Sequence, chain, multiply
 from lrlab.schedules._validate import describe
 
-_MAX_DEPTH = 64
-_MAX_OPERATIONS = 1024
+_MAX_DEPTH = 2 * MAX_NESTING
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<number>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<op>>>|[()\[\],=*])
@@ -86,7 +85,6 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.index = 0
         self.depth = 0
-        self.operations = 0
 
     @property
     def current(self) -> _Token:
@@ -115,7 +113,9 @@ class _Parser:
         if self.current.kind != "end":
             raise self.error(f"unexpected {self.current.text!r} after a complete spec")
         if not isinstance(value, Schedule):
-            raise ValueError(f"spec must describe a schedule, got {describe(value)}")
+            raise ValueError(
+                f"spec must describe a schedule (from position 0), got {describe(value)}"
+            )
         return value
 
     def sequence(self) -> Any:
@@ -138,9 +138,6 @@ class _Parser:
 
     def operator(self) -> _Token:
         token = self.current
-        self.operations += 1
-        if self.operations > _MAX_OPERATIONS:
-            raise self.error(f"spec has more than {_MAX_OPERATIONS} operators")
         self.index += 1
         return token
 
@@ -156,7 +153,10 @@ class _Parser:
         token = self.current
         if token.kind == "number":
             self.index += 1
-            return _number(token.text)
+            try:
+                return _number(token.text)
+            except ValueError as error:
+                raise self.error(f"bad number: {error}", token) from None
         if token.kind == "string":
             self.index += 1
             return token.text[1:-1]
@@ -193,6 +193,8 @@ class _Parser:
         keywords: dict[str, Any] = {}
         while not self.accept(")"):
             argument = self.current
+            if argument.kind == "op" and argument.text in (",", ")"):
+                raise self.error(f"expected an argument, found {argument.text!r}")
             if argument.kind == "name" and self.tokens[self.index + 1].text == "=":
                 self.index += 2
                 if argument.text in keywords:
@@ -214,7 +216,7 @@ class _Parser:
 
 
 def _number(text: str) -> int | float:
-    if re.fullmatch(r"[+-]?\d+", text):
+    if re.fullmatch(r"[+-]?[0-9]+", text):
         return int(text)
     return float(text)
 
