@@ -219,3 +219,76 @@ def test_bad_spec_from_a_subprocess_exits_2_without_traceback() -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "lrlab: error:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["table", "constant(value=1)", "--epochs", "0"],
+        ["table", "constant(value=1)"],
+        ["plot", "constant(value=1)", "--steps", "x"],
+        ["table", "constant(value=1)", "--epochs", "2", "--steps-per-epoch", "9" * 300],
+    ],
+)
+def test_argument_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    error = capsys.readouterr().err
+    assert error.startswith("lrlab: error: ") and error.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [("plain", "must end in an image suffix"), (".", "is a directory")],
+)
+def test_plot_rejects_bad_outputs_before_drawing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str, message: str
+) -> None:
+    target = tmp_path / output
+    assert main(["plot", "constant(value=1)", "--steps", "5", "-o", str(target)]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_plot_refuses_more_steps_than_it_can_draw(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plot", "constant(value=1)", "--steps", "100000000000"]) == 2
+    assert "steps must be in [1, 10,000,000]" in capsys.readouterr().err
+
+
+def test_plot_rejects_a_repeated_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plot", "constant(value=1)", "constant(value=1)", "--steps", "5"]) == 2
+    assert "given more than once" in capsys.readouterr().err
+
+
+def test_plot_keeps_dollar_signs_literal(tmp_path: Path) -> None:
+    output = tmp_path / "title.png"
+    code = main(
+        [
+            "plot",
+            "constant(value=1)",
+            "--steps",
+            "5",
+            "--title",
+            "$\\frac{$ costs $5",
+            "-o",
+            str(output),
+        ]
+    )
+    assert code == 0 and output.stat().st_size > 0
+
+
+def test_an_existing_plot_survives_a_failed_rewrite(tmp_path: Path) -> None:
+    output = tmp_path / "lr.png"
+    assert main(["plot", "constant(value=1)", "--steps", "5", "-o", str(output)]) == 0
+    before = output.read_bytes()
+    spec = "cosine(init_value=1, total_steps=3)"
+    assert main(["plot", spec, "--steps", "5", "--log-y", "-o", str(output)]) == 2
+    assert output.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["lr.png"]
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    command = f"{sys.executable} -m lrlab table 'constant(value=1)' --epochs 200000 | head -n 2"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+    assert result.stdout.splitlines()[0] == "# constant(value=1.0)"
+    assert result.stderr == ""

@@ -48,3 +48,20 @@ def test_bad_times_raise_value_error(t: object) -> None:
 def test_non_numeric_times_raise_type_error(t: object) -> None:
     with pytest.raises(TypeError, match="t must be a real number"):
         lrlab.parse("constant(value=1)")(t)
+
+
+def test_compositions_nest_at_most_max_nesting_levels() -> None:
+    from lrlab.schedules._base import MAX_NESTING
+
+    schedule = lrlab.parse("constant(value=1)")
+    for _ in range(MAX_NESTING - 1):
+        schedule = 0.5 * schedule
+    assert schedule.nesting == MAX_NESTING
+    assert lrlab.parse(repr(schedule)) == schedule
+    with pytest.raises(ValueError, match=f"nest at most {MAX_NESTING} levels"):
+        _ = 0.5 * schedule
+
+
+def test_numpy_arrays_do_not_broadcast_over_schedules() -> None:
+    with pytest.raises(TypeError, match="Schedule or a number"):
+        _ = np.array([1.0, 2.0]) * lrlab.parse("constant(value=1)")
