@@ -69,8 +69,9 @@ class CosineRestarts(Schedule, kind="cosine_restarts"):
             mult = self.period_mult
             estimate = xp.floor(xp.log(t / self.period * (mult - 1.0) + 1.0) / math.log(mult))
             # The logarithm, and the cycle starts themselves when period_mult is not an
-            # integer, are rounded: a t within a relative 1e-12 of a start is at the start.
-            slack = 1e-12 * (t + self.period)
+            # integer, are rounded by a few ulps: a t within a relative 1e-13 of a start
+            # is at the start.
+            slack = 1e-13 * (t + self.period)
             index = xp.where(
                 self._cycle_start(estimate + 1.0) <= t + slack, estimate + 1.0, estimate
             )

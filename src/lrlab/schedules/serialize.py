@@ -55,21 +55,22 @@ def _from_dict(data: Any, depth: int) -> Schedule:
     if "kind" not in data:
         raise ValueError(f"schedule dict needs a 'kind' key, got keys {sorted(map(str, data))}")
     cls = schedule_class(data["kind"])
-    keywords = {}
-    for name, value in data.items():
-        if name == "kind":
-            continue
-        if isinstance(value, Mapping) and "kind" not in value:
-            raise ValueError(f"{cls.kind}: {name} is a dict without a 'kind' key: {dict(value)!r}")
-        keywords[str(name)] = _restore(value, depth)
+    keywords = {
+        str(name): _restore(value, depth, f"{cls.kind}: {name}")
+        for name, value in data.items()
+        if name != "kind"
+    }
     return build(cls, [], keywords)
 
 
-def _restore(value: Any, depth: int) -> Any:
+def _restore(value: Any, depth: int, where: str) -> Any:
+    """Turn nested schedule dicts back into schedules and lists into tuples."""
     if isinstance(value, Mapping):
+        if "kind" not in value:
+            raise ValueError(f"{where} is a dict without a 'kind' key: {dict(value)!r}")
         return _from_dict(value, depth + 1)
     if isinstance(value, list | tuple):
-        return tuple(_restore(item, depth) for item in value)
+        return tuple(_restore(item, depth, f"{where}[{index}]") for index, item in enumerate(value))
     return value
 
 
@@ -83,14 +84,19 @@ def from_config(config: Any) -> Schedule:
     """
     from lrlab.schedules.spec import parse
 
-    if isinstance(config, str):
-        return parse(config)
-    if isinstance(config, Mapping):
+    for _ in range(MAX_NESTING):
+        if isinstance(config, str):
+            return parse(config)
+        if not isinstance(config, Mapping):
+            break
         if "kind" in config:
             return from_dict(config)
-        for key in ("spec", "schedule"):
-            if key in config:
-                return from_config(config[key])
+        key = next((key for key in ("spec", "schedule") if key in config), None)
+        if key is None:
+            break
+        config = config[key]
+    else:
+        raise ValueError(f"schedule config nests 'spec'/'schedule' deeper than {MAX_NESTING}")
     raise TypeError(
         "schedule config must be a spec string, a dict with 'kind', or a table with "
         f"'spec' or 'schedule', got {describe(config)}"
