@@ -141,7 +141,7 @@ def build_cases(n: int) -> list[Case]:
         Case(
             name="warmup+cosine",
             spec=(
-                f"warmup(cosine(init_value=0.1, total_steps={decay}), steps={WARMUP_STEPS}, "
+                f"warmup(cosine(init_value=0.1, total_steps={decay}), warmup_steps={WARMUP_STEPS}, "
                 f"start_factor={LINEAR_START_FACTOR!r})"
             ),
             torch_text=(
@@ -167,7 +167,10 @@ def build_cases(n: int) -> list[Case]:
                 f"cannot start at 0 as lrlab's default `start_factor=0` does; both sides use "
                 f"`start_factor={LINEAR_START_FACTOR!r}` (same code path and cost in lrlab)."
             ),
-            alt_spec=f"warmup(cosine(init_value=0.1, total_steps={decay}), steps={WARMUP_STEPS})",
+            alt_spec=(
+                f"warmup(cosine(init_value=0.1, total_steps={decay}), "
+                f"warmup_steps={WARMUP_STEPS})"
+            ),
         ),
     ]
 

@@ -3,7 +3,7 @@
 The core (:mod:`lrlab.schedules`) needs only numpy::
 
     >>> import lrlab
-    >>> schedule = lrlab.parse("warmup(cosine(init_value=0.1, total_steps=90), steps=10)")
+    >>> schedule = lrlab.parse("warmup(cosine(init_value=0.1, total_steps=90), warmup_steps=10)")
     >>> schedule(10)
     0.1
 """

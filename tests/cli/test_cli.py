@@ -113,7 +113,7 @@ def test_plot_overlays_presets_and_specs(
             "step",
             "linear",
             "poly",
-            "warmup(cosine(init_value=0.1, total_steps=90), steps=10)",
+            "warmup(cosine(init_value=0.1, total_steps=90), warmup_steps=10)",
             "--lr",
             "0.1",
             "--epochs",

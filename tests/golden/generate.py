@@ -110,7 +110,7 @@ def with_warmup(schedule: str, warmup_steps: int) -> str:
     Returns:
         The (possibly wrapped) spec.
     """
-    return schedule if warmup_steps == 0 else call("warmup", schedule, steps=warmup_steps)
+    return schedule if warmup_steps == 0 else call("warmup", schedule, warmup_steps=warmup_steps)
 
 
 def sgd_source(lr: float) -> str:
@@ -604,7 +604,7 @@ def keras_equivalent(name: str, cfg: dict[str, Any]) -> Equivalent:
                 "cosine", init_value=peak, total_steps=cfg["decay_steps"], end_value=peak * alpha
             )
             return Equivalent(
-                call("warmup", decay, steps=cfg["warmup_steps"], start_factor=init / peak)
+                call("warmup", decay, warmup_steps=cfg["warmup_steps"], start_factor=init / peak)
             )
         case "CosineDecayRestarts":
             init = cfg["initial_learning_rate"]

@@ -150,7 +150,7 @@ def deep_specs(draw: st.DrawFn) -> str:
     if shape == "scale":
         return "scale(" * depth + leaf + ", factor=1)" * depth
     if shape == "warmup":
-        return "warmup(" * depth + leaf + ", steps=2)" * depth
+        return "warmup(" * depth + leaf + ", warmup_steps=2)" * depth
     if shape == "product":
         return " * ".join([leaf] * depth * 4)
     return "(" * depth

@@ -279,7 +279,7 @@ def warmups(draw: st.DrawFn, children: Strategy[Schedule]) -> Warmup:
     low = 1e-4 if shape == "exponential" else 0.0
     return Warmup(
         schedule=child,
-        steps=draw(lengths),
+        warmup_steps=draw(lengths),
         shape=shape,
         start_factor=draw(st.one_of(st.just(low), st.floats(low, 1.0))),
     )
@@ -463,7 +463,7 @@ def key_times(s: Schedule) -> list[float]:
         for start, piece in zip(s.starts, s.pieces, strict=True):
             times += [start + inner for inner in key_times(piece)]
     elif isinstance(s, Warmup):
-        times += [s.steps + inner for inner in key_times(s.schedule)]
+        times += [s.warmup_steps + inner for inner in key_times(s.schedule)]
     elif isinstance(s, PerEpoch):
         times += [s.steps_per_epoch * inner for inner in key_times(s.schedule)]
         times += [s.steps_per_epoch * float(epoch) for epoch in range(1, 4)]
@@ -928,7 +928,7 @@ def _ramp(shape: str, start: float, target: float, progress: Floats) -> Floats:
 def test_warmup_ramp_continuity_and_hand_over(schedule: Warmup) -> None:
     """The ramp goes monotonically from ``start_factor * y`` to ``y = inner(0)``, is continuous
     at ``t = W`` and from ``W`` on the value is ``inner(t - W)`` exactly."""
-    inner, steps_ = schedule.schedule, schedule.steps
+    inner, steps_ = schedule.schedule, schedule.warmup_steps
     target = inner(0)
     start = schedule.start_factor * target
     scale = max(abs(target), abs(start))

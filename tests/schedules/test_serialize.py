@@ -9,7 +9,7 @@ import pytest
 
 import lrlab
 
-SPEC = "warmup(cosine(init_value=0.1, total_steps=90), steps=10) >> constant(value=0.001)"
+SPEC = "warmup(cosine(init_value=0.1, total_steps=90), warmup_steps=10) >> constant(value=0.001)"
 
 
 def test_to_dict_is_plain_json_with_every_field() -> None:

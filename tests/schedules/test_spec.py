@@ -89,7 +89,7 @@ def test_star_binds_tighter_than_shift() -> None:
         Product(left=DECAY, right=Product(left=TAIL, right=DECAY)),
         Product(left=Product(left=DECAY, right=TAIL), right=DECAY),
         Scale(schedule=RAMP >> DECAY, factor=0.5),
-        Warmup(schedule=DECAY >> TAIL, steps=3, shape="cosine"),
+        Warmup(schedule=DECAY >> TAIL, warmup_steps=3, shape="cosine"),
         Sequence(
             pieces=(Scale(schedule=RAMP, factor=2.0), Product(left=DECAY, right=TAIL)),
             durations=(5,),

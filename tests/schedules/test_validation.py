@@ -51,7 +51,7 @@ VALID: dict[str, dict[str, Any]] = {
         "peak_value": 0.1, "total_steps": 100, "warmup_steps": 10, "decay_steps": 20,
         "end_value": 0.0, "warmup_shape": "linear", "decay_shape": "cosine",
     },
-    "warmup": {"schedule": COSINE, "steps": 5, "shape": "linear", "start_factor": 0.0},
+    "warmup": {"schedule": COSINE, "warmup_steps": 5, "shape": "linear", "start_factor": 0.0},
     "sequence": {"pieces": [CONSTANT, COSINE], "durations": [5]},
     "scale": {"schedule": COSINE, "factor": 0.5},
     "product": {"left": COSINE, "right": CONSTANT},
@@ -155,7 +155,7 @@ CASES: list[tuple[str, str, Any, type[Exception]]] = [
     ("wsd", "warmup_shape", "exponential", ValueError),
     ("wsd", "decay_shape", "cos", ValueError),
     ("wsd", "decay_shape", 0, TypeError),
-    *[("warmup", "steps", bad, error) for bad, error in LENGTH_BAD],
+    *[("warmup", "warmup_steps", bad, error) for bad, error in LENGTH_BAD],
     ("warmup", "shape", "quadratic", ValueError),
     *[("warmup", "start_factor", bad, error) for bad, error in NON_NEGATIVE_BAD],
     ("warmup", "schedule", "cosine(init_value=0.1, total_steps=10)", TypeError),
@@ -334,10 +334,12 @@ def test_clip_needs_a_bound() -> None:
 def test_exponential_warmup_needs_a_positive_target(target: str) -> None:
     """An exponential ramp from a zero target is rejected, naming the shape."""
     with pytest.raises(ValueError) as info:
-        lrlab.parse(f"warmup({target}, steps=5, shape=exponential, start_factor=0.1)")
+        lrlab.parse(f"warmup({target}, warmup_steps=5, shape=exponential, start_factor=0.1)")
     assert "exponential" in str(info.value) and "0.0" in str(info.value)
     with pytest.raises(ValueError, match="start_factor"):
-        lrlab.parse("warmup(constant(value=1), steps=5, shape=exponential)")  # start_factor=0
+        lrlab.parse(
+            "warmup(constant(value=1), warmup_steps=5, shape=exponential)"
+        )  # start_factor=0
 
 
 @pytest.mark.parametrize(
@@ -394,7 +396,7 @@ def test_spec_errors_for_arguments() -> None:
         "cosine(init_value=0.1, init_value=0.2, total_steps=10)": "init_value",
         "constant(0.1)": "keyword",
         "scale(constant(value=1), constant(value=2), factor=1)": "positional",
-        "warmup(constant(value=1), schedule=constant(value=1), steps=2)": "schedule",
+        "warmup(constant(value=1), schedule=constant(value=1), warmup_steps=2)": "schedule",
     }
     for text, name in cases.items():
         with pytest.raises((TypeError, ValueError)) as info:
@@ -410,7 +412,7 @@ def test_scale_and_product_compose_checks() -> None:
         lambda: Scale(schedule=0.1, factor=1.0),  # type: ignore[arg-type]
         lambda: Product(left=cosine, right=0.1),  # type: ignore[arg-type]
         lambda: PerEpoch(schedule="x", steps_per_epoch=2),  # type: ignore[arg-type]
-        lambda: Warmup(schedule=None, steps=2),  # type: ignore[arg-type]
+        lambda: Warmup(schedule=None, warmup_steps=2),  # type: ignore[arg-type]
         lambda: Sequence(pieces=cosine),  # type: ignore[arg-type]
     ):
         with pytest.raises(TypeError, match="must be a"):
@@ -428,7 +430,10 @@ def test_exponential_warmup_needs_a_representable_start(start_factor: float, tar
     is rejected up front, naming start_factor (it used to divide by zero, or give inf)."""
     with pytest.raises(ValueError, match="start_factor"):
         Warmup(
-            schedule=Constant(value=target), steps=2, shape="exponential", start_factor=start_factor
+            schedule=Constant(value=target),
+            warmup_steps=2,
+            shape="exponential",
+            start_factor=start_factor,
         )
 
 

@@ -186,9 +186,9 @@ _WARMUP_SHAPES = ("linear", "cosine", "exponential")
 
 @family
 class Warmup(Schedule, kind="warmup"):
-    r"""Warm up over ``steps`` into any schedule, which then runs on its local time.
+    r"""Warm up over ``warmup_steps`` into any schedule, which then runs on its local time.
 
-    With ``W = steps``, target ``y = schedule(0)``, start ``a = start_factor * y`` and
+    With ``W = warmup_steps``, target ``y = schedule(0)``, start ``a = start_factor * y`` and
     ``p = t / W``:
 
     .. math:: \eta(t) = \begin{cases}
@@ -201,32 +201,32 @@ class Warmup(Schedule, kind="warmup"):
     only its own steps (after warm-up).
 
     Maps to: HF ``get_linear_schedule_with_warmup(W, T)`` is
-    ``warmup(linear(init_value=lr, end_value=0.0, total_steps=T-W), steps=W)``; torch
+    ``warmup(linear(init_value=lr, end_value=0.0, total_steps=T-W), warmup_steps=W)``; torch
     ``SequentialLR([LinearLR(start_factor, 1, W), ...], milestones=[W])``; Keras
     ``CosineDecay(warmup_target, warmup_steps)``; optax ``warmup_cosine_decay_schedule``.
 
     Args:
         schedule: The schedule to warm up into.
-        steps: Warm-up length in steps, an integer ``>= 1``.
+        warmup_steps: Warm-up length in steps, an integer ``>= 1``.
         shape: ``"linear"``, ``"cosine"`` or ``"exponential"``.
         start_factor: Start value as a fraction of the target, ``>= 0``;
             ``> 0`` for ``"exponential"``.
 
     Example:
         >>> from lrlab import parse
-        >>> parse("warmup(constant(value=0.1), steps=4)")([0, 2, 4])
+        >>> parse("warmup(constant(value=0.1), warmup_steps=4)")([0, 2, 4])
         array([0.  , 0.05, 0.1 ])
     """
 
     schedule: Schedule
-    steps: int
+    warmup_steps: int
     shape: str = "linear"
     start_factor: float = 0.0
     positional = ("schedule",)
 
     def __post_init__(self) -> None:
         _require_schedule(self, "schedule", self.schedule)
-        check.integer(self, "steps")
+        check.integer(self, "warmup_steps")
         check.choice(self, "shape", _WARMUP_SHAPES)
         target = self._target
         if self.shape == "exponential":
@@ -243,7 +243,7 @@ class Warmup(Schedule, kind="warmup"):
     @property
     def duration(self) -> int | None:
         inner = self.schedule.duration
-        return None if inner is None else self.steps + inner
+        return None if inner is None else self.warmup_steps + inner
 
     def _ramp(self, target: float, progress: Any, xp: Any) -> Any:
         start = self.start_factor * target
@@ -260,11 +260,11 @@ class Warmup(Schedule, kind="warmup"):
 
     def compute(self, t: Any, xp: Any) -> Any:
         target = self._target
-        if xp is SCALAR and t >= self.steps:
-            return self.schedule.compute(t - self.steps, xp)
-        progress = xp.minimum(t, float(self.steps)) / self.steps
-        after = self.schedule.compute(xp.maximum(t - self.steps, 0.0), xp)
-        return xp.where(t < self.steps, self._ramp(target, progress, xp), after)
+        if xp is SCALAR and t >= self.warmup_steps:
+            return self.schedule.compute(t - self.warmup_steps, xp)
+        progress = xp.minimum(t, float(self.warmup_steps)) / self.warmup_steps
+        after = self.schedule.compute(xp.maximum(t - self.warmup_steps, 0.0), xp)
+        return xp.where(t < self.warmup_steps, self._ramp(target, progress, xp), after)
 
 
 @family

@@ -108,7 +108,7 @@ def load(path: str | os.PathLike[str]) -> Schedule:
 
     Example TOML::
 
-        spec = "warmup(cosine(init_value=0.1, total_steps=900), steps=100)"
+        spec = "warmup(cosine(init_value=0.1, total_steps=900), warmup_steps=100)"
 
     or a dict form, e.g. ``kind = "step"`` with ``init_value``, ``factor``, ``every``.
 

@@ -272,7 +272,7 @@ def build(cls: type[Schedule], positional: list[Any], keywords: dict[str, Any]) 
 
 
 def parse(text: str) -> Schedule:
-    """Parse a spec such as ``"warmup(cosine(init_value=0.1, total_steps=900), steps=100)"``.
+    """Parse a spec such as ``"warmup(cosine(init_value=0.1, total_steps=900), warmup_steps=100)"``.
 
     Args:
         text: The spec.
