@@ -11,6 +11,7 @@ import functools
 import itertools
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any
 
 from lrlab.schedules import _validate as check
@@ -96,9 +97,11 @@ class Sequence(Schedule, kind="sequence"):
                     )
                 resolved.append(piece.duration)
             return tuple(resolved)
-        raw = self.durations
-        if isinstance(raw, str | bytes) or not isinstance(raw, list | tuple):
-            raise TypeError(f"sequence: durations must be a list of integers, got {describe(raw)}")
+        if isinstance(self.durations, str | bytes) or not isinstance(self.durations, Iterable):
+            raise TypeError(
+                f"sequence: durations must be a list of integers, got {describe(self.durations)}"
+            )
+        raw = list(self.durations)
         if len(raw) != len(pieces) - 1:
             raise ValueError(
                 f"sequence: durations needs one entry per piece but the last "
