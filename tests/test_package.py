@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 import subprocess
 import sys
 
@@ -42,7 +43,7 @@ def test_every_kind_documents_formula_and_arguments(kind: str) -> None:
     assert ".. math::" in doc, f"{kind}: no formula"
     assert "Args:" in doc, f"{kind}: no arguments section"
     for field in cls.__dataclass_fields__:
-        assert f"{field}:" in doc, f"{kind}: argument {field} undocumented"
+        assert re.search(rf"^\s+{field}:", doc, re.M), f"{kind}: argument {field} undocumented"
 
 
 FAMILIES = [

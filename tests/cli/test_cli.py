@@ -42,7 +42,7 @@ def test_table_text_output_shows_the_spec_and_rows(capsys: pytest.CaptureFixture
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"# {spec}"
     assert lines[2].split() == ["0", "0", "0.01"]
-    assert lines[3].split() == ["1", "782", "0.0083647"]
+    assert lines[3].split() == ["1", "782", f"{0.01 / (1 + 0.00025 * 782):.6g}"]
 
 
 @pytest.mark.parametrize(("factor", "every"), [(0.25, 5), (0.5, 5), (0.5, 10)])
@@ -154,7 +154,7 @@ def test_plot_log_scale_refuses_zero(tmp_path: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["table", "step(init_value=0.1, factor=0.5 every=3)", "--epochs", "3"], "position 32"),
+        (["table", "step(init_value=0.1, factor=0.5 every=3)", "--epochs", "3"], "position 32:"),
         (["table", "step", "--epochs", "3"], "preset 'step' needs --lr and --epochs"),
         (["table", "cosine(init_value=-1, total_steps=3)", "--epochs", "3"], "init_value"),
         (["table", "missing.toml", "--epochs", "3"], "no such schedule file: missing.toml"),
@@ -292,3 +292,70 @@ def test_a_closed_pipe_ends_quietly() -> None:
     result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
     assert result.stdout.splitlines()[0] == "# constant(value=1.0)"
     assert result.stderr == ""
+
+
+def test_table_preset_runs_on_the_step_clock(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = run_json(
+        capsys, "table", "standard", "--lr", "0.01", "--epochs", "40", "--steps-per-epoch", "782"
+    )
+    for row in rows:
+        assert row["lr"] == pytest.approx(0.01 / (1 + 0.01 / 40 * row["epoch"] * 782), rel=1e-13)
+
+
+def test_table_precision_sets_significant_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = "inverse_time(init_value=0.01, decay_rate=0.00025)"
+    assert (
+        main(["table", spec, "--epochs", "2", "--steps-per-epoch", "782", "--precision", "3"]) == 0
+    )
+    assert capsys.readouterr().out.splitlines()[3].split()[-1] == "0.00836"
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Figures that reach ``savefig``, captured on their way to disk (the file is still written)."""
+    from matplotlib.figure import Figure
+
+    captured: list[object] = []
+    real_savefig = Figure.savefig
+
+    def record(figure: Figure, *args: object, **kwargs: object) -> None:
+        captured.append(figure)
+        real_savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return captured
+
+
+def test_plot_draws_each_schedule_over_epochs(tmp_path: Path, drawn_figures: list) -> None:
+    import lrlab
+
+    specs = ["poly", "one_cycle", "cosine(init_value=0.05, total_steps=30)"]
+    argv = ["plot", *specs, "--lr", "0.1", "--epochs", "10", "--steps-per-epoch", "5"]
+    assert main([*argv, "-o", str(tmp_path / "lr.png")]) == 0
+    (figure,) = drawn_figures
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == "epoch" and axes.get_ylabel() == "learning rate"
+    lines = axes.get_lines()
+    assert [line.get_label() for line in lines] == specs
+    for spec, line in zip(specs, lines, strict=True):
+        schedule = (
+            lrlab.preset(spec, init_value=0.1, epochs=10, steps_per_epoch=5)
+            if spec in lrlab.preset_names()
+            else lrlab.parse(spec)
+        )
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(50) / 5)
+        np.testing.assert_array_equal(line.get_ydata(), schedule(np.arange(50)))
+
+
+def test_plot_draws_steps_and_keeps_labels_literal(
+    tmp_path: Path, drawn_figures: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a$b.toml").write_text('spec = "constant(value=0.5)"\n')
+    assert main(["plot", "a$b.toml", "--steps", "7", "-o", "x.png"]) == 0
+    axes = drawn_figures[0].axes[0]
+    assert axes.get_xlabel() == "step"
+    (line,) = axes.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(7))
+    np.testing.assert_array_equal(line.get_ydata(), np.full(7, 0.5))
+    assert line.get_label() == r"a\$b.toml"

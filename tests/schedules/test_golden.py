@@ -19,7 +19,7 @@ import lrlab
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 FRAMEWORKS = ("torch", "keras", "transformers")
-RTOL = 1e-9
+RTOL = 1e-12
 ZERO_ATOL_FACTOR = 1e-15
 MIN_CASES_PER_SCHEDULE = 3
 
@@ -43,7 +43,7 @@ CASES = [case for framework in FRAMEWORKS for case in GOLDEN[framework]["cases"]
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_matches_framework(case: dict[str, Any]) -> None:
-    """The lrlab spec reproduces the framework trajectory to a relative error of 1e-9."""
+    """The lrlab spec reproduces the framework trajectory to a relative error of 1e-12."""
     expected = np.asarray(case["lrs"], dtype=np.float64)
     got = np.asarray(lrlab.parse(case["spec"])(np.arange(case["steps"])), dtype=np.float64)
     assert got.shape == expected.shape

@@ -123,7 +123,7 @@ def test_whitespace_and_trailing_commas_are_free() -> None:
     ],
 )
 def test_syntax_errors_give_the_position(text: str, position: int) -> None:
-    with pytest.raises(ValueError, match=f"position {position}"):
+    with pytest.raises(ValueError, match=rf"position {position}\b"):
         lrlab.parse(text)
 
 

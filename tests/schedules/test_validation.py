@@ -101,7 +101,9 @@ CASES: list[tuple[str, str, Any, type[Exception]]] = [
     ("multistep", "milestones", [NAN], ValueError),
     ("multistep", "milestones", "5", TypeError),
     ("multistep", "milestones", 5, TypeError),
+    *[("multistep", "init_value", bad, error) for bad, error in POSITIVE_BAD],
     *[("multistep", "factor", bad, error) for bad, error in POSITIVE_BAD],
+    *[("exponential", "init_value", bad, error) for bad, error in POSITIVE_BAD],
     *[("exponential", "factor", bad, error) for bad, error in POSITIVE_BAD],
     *[("exponential", "every", bad, error) for bad, error in LENGTH_BAD],
     *[("exponential", "staircase", bad, error) for bad, error in FLAG_BAD],
@@ -110,9 +112,12 @@ CASES: list[tuple[str, str, Any, type[Exception]]] = [
     *[("polynomial", "init_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
     *[("polynomial", "end_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
     *[("linear", "total_steps", bad, error) for bad, error in LENGTH_BAD],
+    *[("linear", "init_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
     *[("linear", "end_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
     *[("cosine", "total_steps", bad, error) for bad, error in LENGTH_BAD],
     *[("cosine", "init_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
+    *[("cosine", "end_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
+    *[("cosine_restarts", "init_value", bad, error) for bad, error in NON_NEGATIVE_BAD],
     *[("cosine_restarts", "period", bad, error) for bad, error in LENGTH_BAD],
     ("cosine_restarts", "period_mult", 0.5, ValueError),
     ("cosine_restarts", "period_mult", NAN, ValueError),
@@ -170,6 +175,7 @@ CASES: list[tuple[str, str, Any, type[Exception]]] = [
     ("clip", "max_value", 0.001, ValueError),  # below min_value
     ("clip", "schedule", None, TypeError),
     *[("per_epoch", "steps_per_epoch", bad, error) for bad, error in LENGTH_BAD],
+    ("per_epoch", "schedule", 0.1, TypeError),
     ("sequence", "durations", [0], ValueError),
     ("sequence", "durations", [-5], ValueError),
     ("sequence", "durations", [2.5], TypeError),
@@ -221,9 +227,11 @@ def test_every_kind_has_a_valid_base_dict() -> None:
 
 
 def test_every_kind_has_validation_cases() -> None:
-    """Each family has bad-value cases, and each case spoils a field of its base dict."""
-    assert {kind for kind, *_ in CASES} == set(lrlab.registered_kinds())
-    assert all(field in VALID[kind] for kind, field, *_ in CASES)
+    """Every field of every family has bad-value cases, and each case spoils a field of its
+    base dict."""
+    covered = {(kind, field) for kind, field, *_ in CASES}
+    every_field = {(kind, field) for kind, data in VALID.items() for field in data}
+    assert covered == every_field
 
 
 @pytest.mark.parametrize(("kind", "field", "bad", "error"), CASES, ids=lambda v: repr(v)[:30])
