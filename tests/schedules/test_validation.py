@@ -177,6 +177,7 @@ CASES: list[tuple[str, str, Any, type[Exception]]] = [
     *[("per_epoch", "steps_per_epoch", bad, error) for bad, error in LENGTH_BAD],
     ("per_epoch", "schedule", 0.1, TypeError),
     ("sequence", "durations", [0], ValueError),
+    ("sequence", "durations", [2**53 + 1], ValueError),
     ("sequence", "durations", [-5], ValueError),
     ("sequence", "durations", [2.5], TypeError),
     ("sequence", "durations", [5, 5], ValueError),  # one too many

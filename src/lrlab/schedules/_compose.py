@@ -109,8 +109,10 @@ class Sequence(Schedule, kind="sequence"):
             )
         values = tuple(check.as_int("sequence", f"durations[{i}]", d) for i, d in enumerate(raw))
         for index, value in enumerate(values):
-            if value < 1:
-                raise ValueError(f"sequence: durations[{index}] must be >= 1, got {value}")
+            if not 1 <= value <= check.MAX_STEPS:
+                raise ValueError(
+                    f"sequence: durations[{index}] must be an integer in [1, 2**53], got {value}"
+                )
         return values
 
     @property
