@@ -1,7 +1,8 @@
 """The ``lrlab`` command line: a thin layer over the library.
 
-``main(argv)`` returns the exit code: 0 on success, 2 on bad input (with a one-line
-``lrlab: error: ...`` message on stderr), never a traceback for a user error.
+``main(argv)`` returns the exit code: 0 on success, 2 on bad input, with a
+``lrlab: error: ...`` line on stderr (a spec syntax error adds the spec and a caret under
+the position), never a traceback.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from lrlab.schedules import (
     registered_kinds,
     schedule_class,
 )
+from lrlab.schedules._validate import MAX_STEPS
 
 _EXIT_USAGE = 2
-_MAX_COUNT = 2**53
 
 
 class UsageError(ValueError):
@@ -74,7 +75,7 @@ def _positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if not 1 <= value <= _MAX_COUNT:
+    if not 1 <= value <= MAX_STEPS:
         raise argparse.ArgumentTypeError(f"expected an integer in [1, 2**53], got {text!r}")
     return value
 
