@@ -193,7 +193,7 @@ class _Parser:
         keywords: dict[str, Any] = {}
         while not self.accept(")"):
             argument = self.current
-            if argument.kind == "op" and argument.text in (",", ")"):
+            if argument.kind == "op" and argument.text == ",":
                 raise self.error(f"expected an argument, found {argument.text!r}")
             if argument.kind == "name" and self.tokens[self.index + 1].text == "=":
                 self.index += 2
