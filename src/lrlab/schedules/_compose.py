@@ -107,15 +107,9 @@ class Sequence(Schedule, kind="sequence"):
                 f"sequence: durations needs one entry per piece but the last "
                 f"({len(pieces) - 1}), got {len(raw)}: {list(raw)!r}"
             )
-        values = tuple(check.as_int("sequence", f"durations[{i}]", d) for i, d in enumerate(raw))
-        for index, value in enumerate(values):
-            if not 1 <= value <= check.MAX_STEPS:
-                raise ValueError(
-                    f"sequence: durations[{index}] must be an integer in [1, 2**53], got {value}"
-                )
-        return values
+        return tuple(check.as_length("sequence", f"durations[{i}]", d) for i, d in enumerate(raw))
 
-    @property
+    @functools.cached_property
     def starts(self) -> tuple[int, ...]:
         """Step at which each piece starts: ``0, d_0, d_0 + d_1, ...``."""
         return (0, *itertools.accumulate(self.durations or ()))

@@ -135,12 +135,24 @@ def integer(owner: Any, name: str, *, at_least: int = 1) -> int:
     Returns:
         The validated value, stored back on ``owner`` as an ``int``.
     """
-    kind = _owner_name(owner)
-    value = as_int(kind, name, getattr(owner, name))
-    if not at_least <= value <= MAX_STEPS:
-        raise ValueError(f"{kind}: {name} must be an integer in [{at_least}, 2**53], got {value!r}")
+    value = as_length(_owner_name(owner), name, getattr(owner, name), at_least=at_least)
     _store(owner, name, value)
     return value
+
+
+def as_length(kind: str, name: str, value: Any, *, at_least: int = 1) -> int:
+    """Convert a step count to ``int`` and check it lies in ``[at_least, MAX_STEPS]``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer (see :func:`as_int`).
+        ValueError: If it is out of range.
+    """
+    number = as_int(kind, name, value)
+    if not at_least <= number <= MAX_STEPS:
+        raise ValueError(
+            f"{kind}: {name} must be an integer in [{at_least}, 2**53], got {number!r}"
+        )
+    return number
 
 
 def optional_integer(owner: Any, name: str, *, at_least: int = 1) -> int | None:
