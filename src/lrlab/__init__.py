@@ -8,7 +8,9 @@ The core (:mod:`lrlab.schedules`) needs only numpy::
     0.1
 """
 
+from lrlab.horizon import steps_per_epoch, total_steps
 from lrlab.schedules import (
+    Plateau,
     Schedule,
     format_spec,
     from_config,
@@ -24,6 +26,7 @@ from lrlab.schedules import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Plateau",
     "Schedule",
     "__version__",
     "format_spec",
@@ -34,5 +37,7 @@ __all__ = [
     "preset",
     "preset_names",
     "registered_kinds",
+    "steps_per_epoch",
     "to_dict",
+    "total_steps",
 ]

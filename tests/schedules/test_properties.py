@@ -180,9 +180,12 @@ def cyclics(draw: st.DrawFn) -> Cyclic:
     down = draw(st.one_of(st.none(), lengths))
     mode = draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))
     gamma = draw(factors(T_MAX)) if mode == "exp_range" else 1.0
+    top = base + draw(lrs_or_zero)
+    if gamma <= 1.0 and draw(st.booleans()):  # an inverted cycle, as for momentum
+        base, top = top, base
     return Cyclic(
         base_value=base,
-        max_value=base + draw(lrs_or_zero),
+        max_value=top,
         step_size_up=up,
         step_size_down=down,
         mode=mode,
@@ -412,7 +415,8 @@ def _range_of(s: Schedule, horizon: float, clip: bool) -> tuple[float, float]:
     if isinstance(s, Cyclic):
         amplitude = s.max_value - s.base_value
         growth = max(1.0, s.gamma**horizon) if s.mode == "exp_range" else 1.0
-        return s.base_value, s.base_value + amplitude * growth
+        ends = (s.base_value, s.base_value + amplitude * growth)
+        return min(ends), max(ends)
     if isinstance(s, OneCycle):
         initial = s.peak_value / s.div_factor
         levels = (initial, s.peak_value, initial / s.final_div_factor)
@@ -817,8 +821,9 @@ def test_cosine_restarts_cycles(schedule: CosineRestarts) -> None:
 @given(schedule=cyclics())
 @example(schedule=Cyclic(base_value=0.0, max_value=1.0, step_size_up=2768, step_size_down=1))
 def test_cyclic_bounds_and_triangle(schedule: Cyclic) -> None:
-    """Within ``[base, max]``; ``base`` at multiples of the cycle; the peak at ``kC + up``
-    scaled by the mode (1, 1/2**k or gamma**t); rising then falling inside each cycle."""
+    """Between ``base`` and ``max``; ``base`` at multiples of the cycle; the peak at
+    ``kC + up`` scaled by the mode (1, 1/2**k or gamma**t); rising then falling inside each
+    cycle (falling then rising when inverted, ``max < base``)."""
     up = schedule.step_size_up
     down = up if schedule.step_size_down is None else schedule.step_size_down
     cycle = up + down
@@ -831,18 +836,20 @@ def test_cyclic_bounds_and_triangle(schedule: Cyclic) -> None:
         # torch's form 1 + t/C - floor(1 + t/C), divided by -down/C on the way down, loses
         # about (k + 1) * C / min(up, down) ulps; lrlab keeps that form to match torch.
         rounding = max(1e-12, 8 * np.finfo(float).eps * (k + 1) * cycle / min(up, down))
-        assert close(schedule(top), base + amplitude * gain, rounding, scale=schedule.max_value)
+        top_scale = max(schedule.max_value, base)
+        assert close(schedule(top), base + amplitude * gain, rounding, scale=top_scale)
         rise = schedule(np.linspace(start, top, 101))
         fall = schedule(np.linspace(top, start + cycle, 101))
+        upward = amplitude >= 0.0
         if schedule.mode != "exp_range" or schedule.gamma <= 1.0:  # else gamma**t outpaces it
-            assert_monotone(fall, increasing=False, what=f"fall of cycle {k} of {schedule!r}")
+            assert_monotone(fall, increasing=not upward, what=f"fall of cycle {k} of {schedule!r}")
         if schedule.mode != "exp_range" or schedule.gamma >= 1.0:
-            assert_monotone(rise, increasing=True, what=f"rise of cycle {k} of {schedule!r}")
+            assert_monotone(rise, increasing=upward, what=f"rise of cycle {k} of {schedule!r}")
     horizon = min(T_MAX, 6.0 * cycle)
     values = schedule(dense_grid(horizon))
     grows = schedule.mode == "exp_range" and schedule.gamma > 1.0  # amplitude * gamma**t
-    high = value_range(schedule, horizon)[1] if grows else schedule.max_value
-    assert_within(values, base, high, repr(schedule))
+    far = value_range(schedule, horizon) if grows else sorted((base, schedule.max_value))
+    assert_within(values, far[0], far[1], repr(schedule))
 
 
 @settings(max_examples=50, deadline=None)

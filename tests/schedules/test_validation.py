@@ -125,7 +125,7 @@ CASES: list[tuple[str, str, Any, type[Exception]]] = [
     ("cosine_restarts", "peak_decay", 0.0, ValueError),
     ("cosine_restarts", "peak_decay", 1.5, ValueError),
     ("cyclic", "base_value", -0.001, ValueError),
-    ("cyclic", "max_value", 0.0005, ValueError),  # below base_value
+    ("cyclic", "max_value", -0.001, ValueError),
     *[("cyclic", "step_size_up", bad, error) for bad, error in LENGTH_BAD],
     ("cyclic", "step_size_down", 0, ValueError),
     ("cyclic", "step_size_down", 1.5, TypeError),

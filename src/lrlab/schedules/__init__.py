@@ -24,6 +24,7 @@ from lrlab.schedules._decays import (
     Polynomial,
     Step,
 )
+from lrlab.schedules._plateau import Plateau
 from lrlab.schedules._transformer_schedules import InverseSqrt, WarmupStableDecay
 from lrlab.schedules.presets import preset, preset_names, register_preset
 from lrlab.schedules.serialize import from_config, from_dict, load, to_dict
@@ -42,6 +43,7 @@ __all__ = [
     "MultiStep",
     "OneCycle",
     "PerEpoch",
+    "Plateau",
     "Polynomial",
     "Product",
     "Scale",

@@ -128,6 +128,23 @@ class Schedule:
         total = getattr(self, "total_steps", None)
         return total if isinstance(total, int) else None
 
+    def momentum(
+        self, base_momentum: float | None = None, max_momentum: float | None = None
+    ) -> Schedule | None:
+        """The momentum schedule that cycles against this LR, or ``None`` if it has none.
+
+        Only the cyclical families (``cyclic``, ``one_cycle``) cycle momentum, as torch's
+        ``CyclicLR`` and ``OneCycleLR`` do: momentum is low where the LR is high. Wrappers
+        that keep the shape (``scale``, ``per_epoch``) pass it through.
+
+        Args:
+            base_momentum: Lowest momentum (or Adam ``beta1``), reached at the LR peak;
+                ``None`` takes the family's torch default.
+            max_momentum: Highest momentum, reached where the LR is lowest; ``None`` takes
+                the family's torch default.
+        """
+        return None
+
     def __call__(self, t: Any) -> Any:
         """Learning rate at time ``t``.
 

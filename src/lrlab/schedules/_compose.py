@@ -300,6 +300,12 @@ class Scale(Schedule, kind="scale"):
     def compute(self, t: Any, xp: Any) -> Any:
         return self.factor * self.schedule.compute(t, xp)
 
+    def momentum(
+        self, base_momentum: float | None = None, max_momentum: float | None = None
+    ) -> Schedule | None:
+        """The wrapped schedule's momentum: scaling the LR leaves its cycle unchanged."""
+        return self.schedule.momentum(base_momentum, max_momentum)
+
 
 @family
 class Product(Schedule, kind="product"):
@@ -438,3 +444,10 @@ class PerEpoch(Schedule, kind="per_epoch"):
 
     def compute(self, t: Any, xp: Any) -> Any:
         return self.schedule.compute(xp.floor(t / self.steps_per_epoch), xp)
+
+    def momentum(
+        self, base_momentum: float | None = None, max_momentum: float | None = None
+    ) -> Schedule | None:
+        """The wrapped schedule's momentum, on the same epoch clock."""
+        inner = self.schedule.momentum(base_momentum, max_momentum)
+        return None if inner is None else PerEpoch(inner, self.steps_per_epoch)

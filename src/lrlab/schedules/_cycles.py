@@ -5,12 +5,27 @@ Time ``t`` and every period are in the caller's unit, usually optimizer steps.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any
 
 from lrlab.schedules import _validate as check
 from lrlab.schedules._base import Schedule, family
+
+
+def _momentum_bounds(
+    kind: str, base: float | None, high: float | None, defaults: tuple[float, float]
+) -> tuple[float, float]:
+    """Validate ``(base_momentum, max_momentum)``, filling ``None`` from ``defaults``."""
+    low = defaults[0] if base is None else check.as_real(kind, "base_momentum", base)
+    top = defaults[1] if high is None else check.as_real(kind, "max_momentum", high)
+    if not 0.0 <= low <= top <= 1.0:
+        raise ValueError(
+            f"{kind}: momentum bounds need 0 <= base_momentum <= max_momentum <= 1, "
+            f"got base_momentum={low!r}, max_momentum={top!r}"
+        )
+    return low, top
 
 
 @family
@@ -97,14 +112,16 @@ class Cyclic(Schedule, kind="cyclic"):
         s(x) = \begin{cases} x/r & x \le r \\ (x-1)/(r-1) & x > r \end{cases}
 
     where ``g = 1`` (triangular), ``1/2**(c-1)`` (triangular2, amplitude halves every
-    cycle) or ``gamma**t`` (exp_range).
+    cycle) or ``gamma**t`` (exp_range). ``max_value`` below ``base_value`` gives the
+    inverted cycle that torch uses for momentum (see :meth:`momentum`).
 
     Maps to: the closed form of torch ``CyclicLR(base_lr, max_lr, step_size_up,
     step_size_down, mode, gamma)``; Keras and optax have no equivalent.
 
     Args:
         base_value: Lower bound of the cycle, ``>= 0``.
-        max_value: Upper bound of the cycle, ``>= base_value``.
+        max_value: Value at the top of each ramp (after ``step_size_up`` steps), ``>= 0``;
+            usually above ``base_value``, below it for an inverted cycle.
         step_size_up: Steps from base to max, an integer ``>= 1``.
         step_size_down: Steps from max back to base, an integer ``>= 1``;
             ``None`` means ``step_size_up``.
@@ -126,7 +143,7 @@ class Cyclic(Schedule, kind="cyclic"):
 
     def __post_init__(self) -> None:
         check.real(self, "base_value", at_least=0.0)
-        check.real(self, "max_value", at_least=self.base_value)
+        check.real(self, "max_value", at_least=0.0)
         up = check.integer(self, "step_size_up")
         down = check.optional_integer(self, "step_size_down")
         if down is not None and float(up) / (up + down) == 1.0:
@@ -140,6 +157,12 @@ class Cyclic(Schedule, kind="cyclic"):
             raise ValueError(
                 f"cyclic: gamma is used only by mode='exp_range', got gamma={gamma!r} "
                 f"with mode={self.mode!r}"
+            )
+        if self.max_value < self.base_value and gamma > 1.0:
+            raise ValueError(
+                f"cyclic: an inverted cycle (max_value={self.max_value!r} < "
+                f"base_value={self.base_value!r}) needs gamma <= 1, got gamma={gamma!r}: "
+                "its growing swing would go below zero"
             )
 
     def compute(self, t: Any, xp: Any) -> Any:
@@ -158,6 +181,27 @@ class Cyclic(Schedule, kind="cyclic"):
         elif self.mode == "exp_range":
             height = height * self.gamma**t
         return self.base_value + height
+
+    def momentum(
+        self, base_momentum: float | None = None, max_momentum: float | None = None
+    ) -> Cyclic:
+        r"""Momentum cycling against the LR, as torch ``CyclicLR(cycle_momentum=True)``.
+
+        .. math:: m(t) = m_{max} - (m_{max} - m_{base})\, s(x)\, g
+
+        That is this cycle inverted: ``cyclic(base_value=max_momentum,
+        max_value=base_momentum)`` with the same steps, mode and gamma.
+
+        Args:
+            base_momentum: Momentum at the LR peak; default 0.8 (torch's).
+            max_momentum: Momentum at the LR base; default 0.9 (torch's).
+
+        Example:
+            >>> Cyclic(base_value=0.001, max_value=0.006, step_size_up=4).momentum()([0, 4])
+            array([0.9, 0.8])
+        """
+        low, high = _momentum_bounds(self.kind, base_momentum, max_momentum, (0.8, 0.9))
+        return dataclasses.replace(self, base_value=high, max_value=low)
 
 
 _ANNEALS = ("cos", "linear")
@@ -226,6 +270,32 @@ class OneCycle(Schedule, kind="one_cycle"):
                     )
                 )
             previous = end
+
+    def momentum(
+        self, base_momentum: float | None = None, max_momentum: float | None = None
+    ) -> OneCycle:
+        """Momentum cycling against the LR, as torch ``OneCycleLR(cycle_momentum=True)``.
+
+        Over the same phases, momentum falls from ``max_momentum`` to ``base_momentum``
+        while the LR rises, and climbs back to ``max_momentum`` while it anneals (the
+        three-phase form holds ``max_momentum`` in the last phase). That is a one-cycle
+        with ``peak_value=base_momentum``, ``div_factor=base_momentum/max_momentum`` and
+        ``final_div_factor=1``.
+
+        Args:
+            base_momentum: Momentum at the LR peak, ``> 0``; default 0.85 (torch's).
+            max_momentum: Momentum at the start and end; default 0.95 (torch's).
+
+        Example:
+            >>> OneCycle(peak_value=0.1, total_steps=10, pct_start=0.5).momentum()([0, 4, 9])
+            array([0.95, 0.85, 0.95])
+        """
+        low, high = _momentum_bounds(self.kind, base_momentum, max_momentum, (0.85, 0.95))
+        if low == 0.0:
+            raise ValueError(f"one_cycle: base_momentum must be > 0, got {low!r}")
+        return dataclasses.replace(
+            self, peak_value=low, div_factor=low / high, final_div_factor=1.0
+        )
 
     @functools.cached_property
     def _phases(self) -> list[tuple[float, float, float]]:
