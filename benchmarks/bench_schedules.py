@@ -168,8 +168,7 @@ def build_cases(n: int) -> list[Case]:
                 f"`start_factor={LINEAR_START_FACTOR!r}` (same code path and cost in lrlab)."
             ),
             alt_spec=(
-                f"warmup(cosine(init_value=0.1, total_steps={decay}), "
-                f"warmup_steps={WARMUP_STEPS})"
+                f"warmup(cosine(init_value=0.1, total_steps={decay}), warmup_steps={WARMUP_STEPS})"
             ),
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.resources
 import re
 import subprocess
@@ -13,12 +14,33 @@ import lrlab
 import lrlab.schedules
 
 
-@pytest.mark.parametrize("module", [lrlab, lrlab.schedules])
-def test_all_is_sorted_and_importable(module: object) -> None:
-    names = module.__all__  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    "name", ["lrlab", "lrlab.schedules", "lrlab.torch", "lrlab.keras", "lrlab.optax"]
+)
+def test_all_is_sorted_and_importable(name: str) -> None:
+    extras = {"lrlab.torch": "torch", "lrlab.keras": "keras", "lrlab.optax": "optax"}
+    if name in extras:
+        pytest.importorskip(extras[name])
+    module = importlib.import_module(name)
+    names = module.__all__
     assert names == sorted(names)
-    for name in names:
-        assert hasattr(module, name), name
+    for attribute in names:
+        assert hasattr(module, attribute), attribute
+
+
+@pytest.mark.parametrize(
+    ("module", "blocked", "extra"), [("lrlab.torch", "torch", "torch")]
+)  # lrlab.keras and lrlab.optax: in their own test files
+def test_an_adapter_without_its_framework_names_the_extra(
+    module: str, blocked: str, extra: str
+) -> None:
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None\n"
+        f"try:\n    import {module}\nexcept ImportError as error:\n    print(error)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"pip install 'lrlab[{extra}]'" in result.stdout
 
 
 def test_py_typed_marker_ships() -> None:

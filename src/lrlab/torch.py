@@ -17,6 +17,7 @@ schedule math lives here; values come from :mod:`lrlab.schedules`.
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
@@ -30,14 +31,16 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
     raise ImportError("lrlab.torch needs PyTorch: pip install 'lrlab[torch]'") from error
 
 from lrlab.schedules import Constant, PerEpoch, Plateau, Schedule, from_dict, parse
+from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
 
 __all__ = ["ScheduleLR", "plateau", "scheduler"]
 
 _UNITS = ("step", "epoch")
 _STATE_FORMAT = "lrlab.torch.ScheduleLR/1"
+_STATE_KEYS = ("unit", "steps_per_epoch", "hold", "time", "optimizer_stepped", "groups", "plateau")
 _OWNERS: weakref.WeakKeyDictionary[Optimizer, weakref.ref[ScheduleLR]] = weakref.WeakKeyDictionary()
-"""The scheduler that currently drives each optimizer; older ones stop acting on it."""
+"""The scheduler that currently drives each optimizer; a new one detaches the old one."""
 
 ScheduleLike = Schedule | str
 Schedules = ScheduleLike | Sequence[ScheduleLike] | Mapping[int | str, ScheduleLike]
@@ -99,15 +102,21 @@ class ScheduleLR(LRScheduler):
         self._steps_per_epoch = steps_per_epoch
         self._counts_optimizer_steps = unit == "step" or steps_per_epoch is not None
         self._hold = hold
+        durations = [plan.lr.duration for plan in self.plans]
+        finite = [end for end in durations if end is not None]
+        self._end = math.inf if hold or not finite else min(finite)
         self._time = 0
-        self._optimizer_steps = 0
-        self._optimizer_steps_seen = 0
+        self._optimizer_stepped = False  # set by the optimizer hook, cleared by step()
         self._applied: list[Any] = [None] * len(self.plans)
+        self._values: list[float | None] = [None] * len(self.plans)
         if tensor_lr:
             _tensorize_lrs(optimizer)
         super().__init__(optimizer)
+        previous = _OWNERS.get(optimizer)
+        if previous is not None and previous() is not None:
+            previous()._detach()
         _OWNERS[optimizer] = weakref.ref(self)
-        self._hooks = _install_hooks(optimizer, weakref.ref(self))
+        self._hook = _install_hook(optimizer, weakref.ref(self))
         self._ready = True
         self._apply()
 
@@ -128,25 +137,26 @@ class ScheduleLR(LRScheduler):
         if not self._ready:  # the base class steps once while constructing
             return
         if self._counts_optimizer_steps:
-            if self._optimizer_steps == self._optimizer_steps_seen:
+            if not self._optimizer_stepped:
                 return  # no optimizer step since the last call (e.g. GradScaler skipped it)
-            self._optimizer_steps_seen = self._optimizer_steps
-        self._check_horizon(self._time + 1)
-        self._time += 1
+            self._optimizer_stepped = False
+        time = self._time + 1
+        if time > self._end:
+            self._raise_past_end(time)
+        self._time = time
         self._apply()
 
-    def _check_horizon(self, time: int) -> None:
-        if self._hold:
-            return
+    def _raise_past_end(self, time: int) -> None:
+        unit = self._time_unit()
         for index, plan in enumerate(self.plans):
             end = plan.lr.duration
             if end is not None and time > end:
                 raise ValueError(
                     f"lrlab.torch: stepped past the end of the schedule of param group "
-                    f"{index}: {plan.lr!r} lasts {end} {self._time_unit()}s and step() "
-                    f"would set the LR for {self._time_unit()} {time}. The training length "
-                    "was probably counted wrong (gradient accumulation, world size, "
-                    "drop_last: see lrlab.total_steps); pass hold=True to keep the final LR."
+                    f"{index}: {plan.lr!r} lasts {end} {unit}s and step() would set the LR "
+                    f"for {unit} {time}. The training length was probably counted wrong "
+                    "(gradient accumulation, world size, drop_last: see lrlab.total_steps); "
+                    "pass hold=True to keep the final LR."
                 )
 
     def _time_unit(self) -> str:
@@ -156,37 +166,61 @@ class ScheduleLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         """The LR of each param group at the current time (no side effects)."""
-        values = [plan.lr(self._time) for plan in self.plans]
-        if self.plateau is not None:
-            values = [self.plateau.apply(value) for value in values]
+        time = float(self._time)
+        plateau = self.plateau
+        values = []
+        shared, value = None, 0.0
+        for plan in self.plans:
+            if plan.lr is not shared:  # groups usually share one schedule object
+                shared, value = plan.lr, _value_at(plan.lr, time)
+            values.append(value if plateau is None else plateau.apply(value))
         return values
 
+    def get_last_lr(self) -> list[float | torch.Tensor]:
+        """The LR each param group got at the last :meth:`step` (tensors are copies)."""
+        return [
+            value.clone() if isinstance(value, torch.Tensor) else value for value in self._applied
+        ]
+
     def _apply(self) -> None:
-        for index, (group, value) in enumerate(
-            zip(self.optimizer.param_groups, self.get_lr(), strict=True)
-        ):
+        time = float(self._time)
+        groups = self.optimizer.param_groups
+        applied, previous = self._applied, self._values
+        values = self.get_lr()
+        shared, momentum = None, 0.0
+        for index, plan in enumerate(self.plans):
+            group, value = groups[index], values[index]
             current = group["lr"]
             if isinstance(current, torch.Tensor):
-                current.fill_(value)
-                self._applied[index] = current
+                if value != previous[index] or current is not applied[index]:
+                    current.fill_(value)
+                applied[index] = current
             else:
-                group["lr"] = value
-                self._applied[index] = value
-            plan = self.plans[index]
+                group["lr"] = applied[index] = value
             if plan.momentum is not None:
-                momentum = plan.momentum(self._time)
+                if plan.momentum is not shared:
+                    shared, momentum = plan.momentum, _value_at(plan.momentum, time)
                 if plan.momentum_key == "betas":
                     group["betas"] = (momentum, *group["betas"][1:])
                 else:
                     group["momentum"] = momentum
+        self._values = values
         self.last_epoch = self._time
-        self._last_lr = [
-            value.clone() if isinstance(value, torch.Tensor) else value
-            for value in (group["lr"] for group in self.optimizer.param_groups)
-        ]
 
-    def _guard(self) -> None:
-        """Before each optimizer step: restore any LR changed from outside, and say so."""
+    def _before_optimizer_step(self) -> None:
+        """Note that the optimizer steps, and restore any LR changed from outside.
+
+        It only writes a constant flag (counting happens in :meth:`step`), so a
+        ``torch.compile``d optimizer step that traces this hook never guards on it.
+        """
+        self._optimizer_stepped = True
+        applied = self._applied
+        for index, group in enumerate(self.optimizer.param_groups):
+            if group["lr"] is not applied[index]:
+                self._restore_outside_change()
+                return
+
+    def _restore_outside_change(self) -> None:
         changed = [
             index
             for index, group in enumerate(self.optimizer.param_groups)
@@ -205,8 +239,9 @@ class ScheduleLR(LRScheduler):
             stacklevel=4,
         )
 
-    def _count_optimizer_step(self) -> None:
-        self._optimizer_steps += 1
+    def _detach(self) -> None:
+        """Stop acting on the optimizer (a newer scheduler took it over)."""
+        self._hook.remove()
 
     # -- plateau ----------------------------------------------------------------------
 
@@ -244,7 +279,7 @@ class ScheduleLR(LRScheduler):
             "steps_per_epoch": self._steps_per_epoch,
             "hold": self._hold,
             "time": self._time,
-            "optimizer_steps": self._optimizer_steps,
+            "optimizer_stepped": self._optimizer_stepped,
             "groups": [plan.to_dict() for plan in self.plans],
             "plateau": None if self.plateau is None else self.plateau.state_dict(),
         }
@@ -269,6 +304,9 @@ class ScheduleLR(LRScheduler):
                 f"lrlab.torch: state_dict is not a {_STATE_FORMAT} state "
                 f"(format {state_dict.get('format')!r})"
             )
+        missing = [key for key in _STATE_KEYS if key not in state_dict]
+        if missing:
+            raise ValueError(f"lrlab.torch: state_dict is missing {missing}")
         saved_groups = state_dict["groups"]
         if len(saved_groups) != len(self.plans):
             raise ValueError(
@@ -277,8 +315,12 @@ class ScheduleLR(LRScheduler):
             )
         self._warn_on_changes(state_dict)
         self._time = _non_negative_int("time", state_dict["time"])
-        self._optimizer_steps = _non_negative_int("optimizer_steps", state_dict["optimizer_steps"])
-        self._optimizer_steps_seen = self._optimizer_steps
+        stepped = state_dict["optimizer_stepped"]
+        if not isinstance(stepped, bool):
+            raise ValueError(
+                f"lrlab.torch: state optimizer_stepped must be True or False, got {stepped!r}"
+            )
+        self._optimizer_stepped = stepped
         saved_plateau = state_dict["plateau"]
         if self.plateau is not None and saved_plateau is not None:
             self.plateau.load_state_dict(saved_plateau)
@@ -312,38 +354,41 @@ class ScheduleLR(LRScheduler):
             )
 
 
+def _value_at(schedule: Schedule, time: float) -> float:
+    """``schedule(time)`` for a time the scheduler counted itself (an integer >= 0).
+
+    The formula runs directly on the scalar namespace, skipping the argument checks of
+    :meth:`Schedule.__call__`; a non-finite result goes through ``__call__``, which raises
+    the ``ValueError`` that names the schedule.
+    """
+    try:
+        value = float(schedule.compute(time, SCALAR))
+    except OverflowError:
+        return schedule(time)
+    if value - value != 0.0:  # inf or NaN
+        return schedule(time)
+    return value
+
+
 def _non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"lrlab.torch: state {name} must be an integer >= 0, got {value!r}")
     return value
 
 
-def _install_hooks(optimizer: Optimizer, owner: weakref.ref[ScheduleLR]) -> tuple[Any, Any]:
-    """Optimizer hooks that call the scheduler only while it is alive and the current owner."""
+def _install_hook(optimizer: Optimizer, owner: weakref.ref[ScheduleLR]) -> Any:
+    """One optimizer pre-step hook, reaching the scheduler through a weak reference.
 
-    def active() -> ScheduleLR | None:
-        scheduler = owner()
-        current = _OWNERS.get(optimizer)
-        return (
-            scheduler
-            if scheduler is not None and current is not None and (current() is scheduler)
-            else None
-        )
+    It runs only when ``optimizer.step()`` really runs (``GradScaler`` skips the call on an
+    overflow): it restores an LR changed from outside, then counts the step.
+    """
 
     def before_step(_optimizer: Optimizer, _args: Any, _kwargs: Any) -> None:
-        scheduler = active()
+        scheduler = owner()
         if scheduler is not None:
-            scheduler._guard()
+            scheduler._before_optimizer_step()
 
-    def after_step(_optimizer: Optimizer, _args: Any, _kwargs: Any) -> None:
-        scheduler = active()
-        if scheduler is not None:
-            scheduler._count_optimizer_step()
-
-    return (
-        optimizer.register_step_pre_hook(before_step),
-        optimizer.register_step_post_hook(after_step),
-    )
+    return optimizer.register_step_pre_hook(before_step)
 
 
 def _tensorize_lrs(optimizer: Optimizer) -> None:
@@ -444,11 +489,14 @@ def _plans(
     base_momentum: float | None,
     max_momentum: float | None,
 ) -> list[_GroupPlan]:
-    plans = []
+    plans: list[_GroupPlan] = []
     for index, (group, lr_schedule) in enumerate(
         zip(optimizer.param_groups, schedules, strict=True)
     ):
-        momentum = lr_schedule.momentum(base_momentum, max_momentum)
+        if plans and plans[-1].lr is lr_schedule and plans[-1].momentum is not None:
+            momentum = plans[-1].momentum  # one object, evaluated once per step
+        else:
+            momentum = lr_schedule.momentum(base_momentum, max_momentum)
         key = _momentum_key(group)
         if cycle_momentum is True and momentum is None:
             raise ValueError(

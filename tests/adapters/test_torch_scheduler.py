@@ -445,6 +445,10 @@ def test_a_new_scheduler_takes_over_the_optimizer() -> None:
         train(model, optimizer, second, 3)
     assert first.time == 0 and second.time == 3
     assert optimizer.param_groups[0]["lr"] == 0.03
+    assert (
+        len(optimizer._optimizer_step_pre_hooks),
+        len(optimizer._optimizer_step_post_hooks),
+    ) == (1, 0)
 
 
 @pytest.mark.parametrize(
@@ -452,6 +456,7 @@ def test_a_new_scheduler_takes_over_the_optimizer() -> None:
     [
         ([], TypeError, "state_dict must be a dict"),
         ({"format": "x"}, ValueError, "not a lrlab.torch.ScheduleLR/1 state"),
+        ({"format": "lrlab.torch.ScheduleLR/1"}, ValueError, r"missing \['unit'"),
     ],
 )
 def test_bad_states_are_rejected(state, error, match) -> None:
@@ -496,3 +501,31 @@ def test_optimizer_must_be_an_optimizer() -> None:
         lrlab.torch.scheduler(object(), "constant(value=0.1)")
     with pytest.raises(TypeError, match="optimizer must be a torch Optimizer"):
         lrlab.torch.plateau([0.1])
+
+
+def test_stepping_every_micro_batch_counts_only_optimizer_steps() -> None:
+    schedule = lrlab.parse("linear(init_value=0.1, end_value=0.0, total_steps=10)")
+    optimizer = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    scheduler = lrlab.torch.scheduler(optimizer, schedule)
+    used = []
+    for micro_batch in range(12):  # gradient accumulation over 3 micro-batches
+        if (micro_batch + 1) % 3 == 0:
+            used.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+        scheduler.step()
+    assert scheduler.time == 4
+    np.testing.assert_array_equal(used, schedule(np.arange(4)))
+
+
+def test_groups_sharing_a_one_cycle_match_torch_in_every_group() -> None:
+    ours_opt, torch_opt = two_group_optimizer(), two_group_optimizer()
+    ours = lrlab.torch.scheduler(ours_opt, "one_cycle(peak_value=0.1, total_steps=30)")
+    reference = torch.optim.lr_scheduler.OneCycleLR(torch_opt, max_lr=0.1, total_steps=30)
+    for _ in range(30):
+        for mine, theirs in zip(ours_opt.param_groups, torch_opt.param_groups, strict=True):
+            assert mine["lr"] == theirs["lr"]
+            assert mine["momentum"] == pytest.approx(theirs["momentum"], rel=1e-15)
+        ours_opt.step()
+        ours.step()
+        torch_opt.step()
+        reference.step()

@@ -5,6 +5,7 @@ Time ``t`` and every period are in the caller's unit, usually optimizer steps.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import math
@@ -12,6 +13,7 @@ from typing import Any
 
 from lrlab.schedules import _validate as check
 from lrlab.schedules._base import Schedule, family
+from lrlab.schedules._ops import SCALAR
 
 
 def _momentum_bounds(
@@ -320,6 +322,8 @@ class OneCycle(Schedule, kind="one_cycle"):
 
     def compute(self, t: Any, xp: Any) -> Any:
         phases = self._phases
+        if xp is SCALAR:  # one phase, not all of them: the per-step path of the adapters
+            return self._compute_scalar(t)
         step = xp.minimum(t, phases[-1][0])
         result = None
         phase_start = 0.0
@@ -331,3 +335,19 @@ class OneCycle(Schedule, kind="one_cycle"):
             result = value if result is None else xp.where(step <= phase_start, result, value)
             phase_start = end
         return result
+
+    def _compute_scalar(self, t: float) -> float:
+        """:meth:`compute` for one float: the same operations, on the phase ``t`` is in."""
+        phases = self._phases
+        step = min(t, phases[-1][0])
+        index = bisect.bisect_left(self._phase_ends, step)  # the first phase ending at/after
+        end, start_value, end_value = phases[index]
+        phase_start = phases[index - 1][0] if index else 0.0
+        local = max(step, phase_start)
+        return self._anneal(
+            start_value, end_value, (local - phase_start) / (end - phase_start), SCALAR
+        )
+
+    @functools.cached_property
+    def _phase_ends(self) -> list[float]:
+        return [end for end, _, _ in self._phases]

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from lrlab.schedules import _validate as check
+from lrlab.schedules._ops import SCALAR
 
 _MODES = ("min", "max")
 _THRESHOLD_MODES = ("rel", "abs")
@@ -132,7 +133,7 @@ class Plateau:
 
     def apply(self, value: float) -> float:
         """The learning rate after the plateau reductions, for a schedule value ``value``."""
-        return max(value * self.multiplier, min(value, self.min_value))
+        return apply_multiplier(value, self.multiplier, self.min_value, SCALAR)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-ready: ``Plateau(**p.config())`` is a fresh copy."""
@@ -180,6 +181,21 @@ class Plateau:
     def __repr__(self) -> str:
         options = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"Plateau({options}; reductions={self.reductions}, best={self.best!r})"
+
+
+def apply_multiplier(value: Any, multiplier: Any, min_value: Any, xp: Any) -> Any:
+    r"""The plateau rule :math:`\max(k\,v,\ \min(v, \eta_{min}))` in array namespace ``xp``.
+
+    :meth:`Plateau.apply` with the multiplier ``k`` and the floor :math:`\eta_{min}` given
+    explicitly, so that an adapter can evaluate it on tensors (``k`` in a framework variable).
+
+    Args:
+        value: Schedule value(s) ``v``, a float or an array of ``xp``.
+        multiplier: ``k``, e.g. :attr:`Plateau.multiplier`.
+        min_value: :math:`\eta_{min}`, e.g. :attr:`Plateau.min_value`.
+        xp: An array namespace of :mod:`lrlab.schedules._ops` (``SCALAR`` for floats).
+    """
+    return xp.maximum(value * multiplier, xp.minimum(value, min_value))
 
 
 def _as_python_number(metric: Any) -> Any:
