@@ -226,8 +226,6 @@ class ScheduleLR(LRScheduler):
             for index, group in enumerate(self.optimizer.param_groups)
             if group["lr"] is not self._applied[index]
         ]
-        if not changed:
-            return
         outside = {index: self.optimizer.param_groups[index]["lr"] for index in changed}
         self._apply()
         warnings.warn(
