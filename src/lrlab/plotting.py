@@ -83,19 +83,8 @@ def plot_schedules(
     _check_count("steps", steps, MAX_PLOT_STEPS)
     if steps_per_epoch is not None:
         _check_count("steps_per_epoch", steps_per_epoch, 2**53)
-    output = Path(path)
-    if output.is_dir():
-        raise ValueError(f"plot_schedules: path is a directory: {str(output)!r}")
+    output, image_format = image_path("plot_schedules", path)
     pyplot = require_matplotlib()
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    image_format = output.suffix.lstrip(".").lower()
-    supported = FigureCanvasBase.get_supported_filetypes()
-    if image_format not in supported:
-        raise ValueError(
-            f"plot_schedules: path must end in an image suffix "
-            f"({', '.join('.' + name for name in sorted(supported))}), got {str(output)!r}"
-        )
     times = np.arange(int(steps), dtype=np.float64)
     x_values = times if steps_per_epoch is None else times / steps_per_epoch
     labels = {label: _plain_text("\n".join(textwrap.wrap(label, 90))) for label in schedules}
@@ -119,13 +108,44 @@ def plot_schedules(
         axes.set_title(title, parse_math=False)
         axes.grid(True, alpha=0.3)
         figure.legend(loc="outside lower center", fontsize="small", ncols=columns)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        partial = output.with_name(f".{output.name}.partial")
-        try:
-            figure.savefig(partial, format=image_format)
-            os.replace(partial, output)
-        finally:
-            partial.unlink(missing_ok=True)
+        save_figure(figure, output, image_format)
     finally:
         pyplot.close(figure)
     return output
+
+
+def image_path(owner: str, path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """Check that ``path`` names an image file matplotlib can write; return it and its format.
+
+    Raises:
+        ImportError: If matplotlib is missing.
+        ValueError: If ``path`` is a directory or its suffix is not an image format.
+    """
+    output = Path(path)
+    if output.is_dir():
+        raise ValueError(f"{owner}: path is a directory: {str(output)!r}")
+    require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    image_format = output.suffix.lstrip(".").lower()
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if image_format not in supported:
+        raise ValueError(
+            f"{owner}: path must end in an image suffix "
+            f"({', '.join('.' + name for name in sorted(supported))}), got {str(output)!r}"
+        )
+    return output, image_format
+
+
+def save_figure(figure: Any, output: Path, image_format: str) -> None:
+    """Write ``figure`` to ``output`` atomically: a hidden partial file, then a rename.
+
+    A crash or a full disk leaves either the previous file or none, never half an image.
+    """
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        figure.savefig(partial, format=image_format)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)

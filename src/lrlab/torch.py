@@ -17,10 +17,11 @@ schedule math lives here; values come from :mod:`lrlab.schedules`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 try:
@@ -34,7 +35,7 @@ from lrlab.schedules import Constant, PerEpoch, Plateau, Schedule, from_dict, pa
 from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
 
-__all__ = ["ScheduleLR", "plateau", "scheduler"]
+__all__ = ["ScheduleLR", "plateau", "scheduler", "suspended"]
 
 _UNITS = ("step", "epoch")
 _STATE_FORMAT = "lrlab.torch.ScheduleLR/1"
@@ -372,6 +373,43 @@ def _non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"lrlab.torch: state {name} must be an integer >= 0, got {value!r}")
     return value
+
+
+@contextlib.contextmanager
+def suspended(optimizer: Optimizer) -> Iterator[None]:
+    """Detach the lrlab scheduler driving ``optimizer`` (if any) for the ``with`` block.
+
+    Inside the block the scheduler neither counts optimizer steps nor restores LRs written
+    from outside, so other code (the LR range test) may set the LR freely; on exit it is
+    attached again, its time unchanged. The caller puts back the very ``group["lr"]``
+    objects it replaced; any other LR is restored by the scheduler, with a warning, before
+    the next optimizer step.
+
+    Example:
+        >>> import torch, lrlab.torch
+        >>> optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> scheduler = lrlab.torch.scheduler(optimizer, "constant(value=0.1)")
+        >>> saved = optimizer.param_groups[0]["lr"]
+        >>> with lrlab.torch.suspended(optimizer):
+        ...     optimizer.param_groups[0]["lr"] = 0.5
+        ...     optimizer.step()
+        ...     optimizer.param_groups[0]["lr"] = saved
+        >>> optimizer.step()
+        >>> scheduler.step()
+        >>> scheduler.time
+        1
+    """
+    owner = _OWNERS.get(optimizer)
+    scheduler = None if owner is None else owner()
+    if scheduler is None:
+        yield
+        return
+    scheduler._detach()
+    try:
+        yield
+    finally:
+        if _OWNERS.get(optimizer) is owner:  # no newer scheduler took over meanwhile
+            scheduler._hook = _install_hook(optimizer, owner)
 
 
 def _install_hook(optimizer: Optimizer, owner: weakref.ref[ScheduleLR]) -> Any:
