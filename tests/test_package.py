@@ -15,7 +15,8 @@ import lrlab.schedules
 
 
 @pytest.mark.parametrize(
-    "name", ["lrlab", "lrlab.schedules", "lrlab.torch", "lrlab.keras", "lrlab.optax"]
+    "name",
+    ["lrlab", "lrlab.schedules", "lrlab.finder", "lrlab.torch", "lrlab.keras", "lrlab.optax"],
 )
 def test_all_is_sorted_and_importable(name: str) -> None:
     extras = {"lrlab.torch": "torch", "lrlab.keras": "keras", "lrlab.optax": "optax"}

@@ -25,10 +25,21 @@ from lrlab.schedules import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``lrlab.find_lr``: the PyTorch range test, imported (with torch) on first use."""
+    if name == "find_lr":
+        from lrlab.torch import find_lr
+
+        return find_lr
+    raise AttributeError(f"module 'lrlab' has no attribute {name!r}")
+
+
 __all__ = [
     "Plateau",
     "Schedule",
     "__version__",
+    "find_lr",
     "format_spec",
     "from_config",
     "from_dict",

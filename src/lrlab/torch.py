@@ -35,7 +35,7 @@ from lrlab.schedules import Constant, PerEpoch, Plateau, Schedule, from_dict, pa
 from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
 
-__all__ = ["ScheduleLR", "plateau", "scheduler", "suspended"]
+__all__ = ["ScheduleLR", "find_lr", "plateau", "scheduler", "suspended"]
 
 _UNITS = ("step", "epoch")
 _STATE_FORMAT = "lrlab.torch.ScheduleLR/1"
@@ -741,3 +741,6 @@ def plateau(
         tensor_lr=tensor_lr,
         plateau_controller=controller,
     )
+
+
+from lrlab.finder._torch import find_lr  # noqa: E402  (last: the finder uses this module)

@@ -194,3 +194,23 @@ def test_result_validates_its_inputs() -> None:
         RangeTestResult([1e-3, 1e-2], [1.0], 0.9, "completed", 2)
     with pytest.raises(ValueError, match="stop_reason must be one of"):
         RangeTestResult([1e-3], [1.0], 0.9, "stopped", 2)
+
+
+def test_auto_schedules_take_their_lrs_from_the_test() -> None:
+    from lrlab.finder import cyclic_from, one_cycle_from
+
+    result = RangeTestResult(LRS, clean_curve(), 0.0, "completed", STEPS)
+    cycle = one_cycle_from(result, 1000, pct_start=0.25)
+    assert cycle.peak_value == result.suggest().lr and cycle.total_steps == 1000
+    assert one_cycle_from(result, 100, method="valley").peak_value == result.suggest("valley").lr
+    triangle = cyclic_from(result, 2000, mode="triangular2")
+    edges = result.bounds()
+    assert (triangle.base_value, triangle.max_value) == (edges.base_value, edges.max_value)
+    assert triangle.step_size_up == 2000 and triangle.mode == "triangular2"
+    flat = RangeTestResult(LRS, np.full(STEPS, 0.7), 0.0, "completed", STEPS)
+    with pytest.raises(ValueError, match="suggests no LR: the loss never fell"):
+        one_cycle_from(flat, 100)
+    with pytest.raises(ValueError, match="gives no bounds: the loss never fell"):
+        cyclic_from(flat, 100)
+    with pytest.raises(TypeError, match="result must be a RangeTestResult"):
+        one_cycle_from({"lr": 0.1}, 100)  # type: ignore[arg-type]

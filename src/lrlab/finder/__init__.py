@@ -9,9 +9,11 @@
 - ``combined``: the median of the three in log LR (the default).
 
 ``bounds()`` gives Smith's ``cyclic`` base and max, where the loss starts and stops
-descending; the max is also the ``one_cycle`` peak.
+descending; the max is also the ``one_cycle`` peak. :func:`one_cycle_from` and
+:func:`cyclic_from` build those schedules from a result.
 """
 
+from lrlab.finder._auto import cyclic_from, one_cycle_from
 from lrlab.finder._curve import Smoother, diverged, smooth, sweep_schedule
 from lrlab.finder._result import STOP_REASONS, RangeTestResult
 from lrlab.finder._suggest import (
@@ -26,16 +28,18 @@ from lrlab.finder._suggest import (
 )
 
 __all__ = [
-    "STOP_REASONS",
-    "SUGGESTERS",
     "Bounds",
     "RangeTestResult",
+    "STOP_REASONS",
+    "SUGGESTERS",
     "Smoother",
     "Suggestion",
     "bounds",
     "combined",
+    "cyclic_from",
     "diverged",
     "minimum_div_10",
+    "one_cycle_from",
     "smooth",
     "steepest",
     "sweep_schedule",

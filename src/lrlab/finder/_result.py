@@ -147,6 +147,7 @@ class RangeTestResult:
                     axes.axvline(
                         item.lr, color=f"C{number}", linestyle="--", label=f"{name}: {item.lr:.3g}"
                     )
+            _set_loss_limits(axes, self.losses[finite], self.smoothed_losses[smooth_finite])
             axes.set_xscale("log")
             axes.set_xlabel("learning rate (log scale)")
             axes.set_ylabel("loss")
@@ -164,6 +165,18 @@ class RangeTestResult:
         best = self.suggest()
         shown = f"{best.lr:.3g}" if best.lr is not None else f"none ({best.reason})"
         return f"RangeTestResult(steps={self.steps}, {self.stop_reason}, suggestion={shown})"
+
+
+def _set_loss_limits(axes: Any, raw: np.ndarray, smoothed: np.ndarray) -> None:
+    """Frame the descent: from below the lowest loss to a quarter above the starting smoothed
+    loss, so the blow-up at the end of the sweep does not flatten the rest of the curve."""
+    if smoothed.size == 0:
+        return
+    low = float(min(raw.min(initial=smoothed.min()), smoothed.min()))
+    start = float(smoothed[0])
+    high = max(start, float(smoothed.min())) + 0.25 * abs(start - low)
+    margin = 0.05 * (high - low) or 0.05 * max(abs(low), 1e-12)
+    axes.set_ylim(low - margin, high + margin)
 
 
 def _json_floats(values: np.ndarray) -> list[float | None]:
