@@ -16,6 +16,9 @@ Three ways to drive a Keras optimizer, by where the time ``t`` comes from:
 - :func:`plateau`: reduce on plateau, also on top of a :func:`schedule` (Keras'
   ``ReduceLROnPlateau`` refuses an optimizer built with a schedule).
 
+:func:`find_lr` runs the LR range test on a compiled model and leaves the model, its
+optimizer and the random number generators exactly as it found them.
+
 No schedule math lives here; values come from :mod:`lrlab.schedules`. Keras' own schedules
 compute in float32, and ``keras.ops`` cannot do better: on every backend but TensorFlow,
 Keras' type promotion turns float64 into float32
@@ -30,7 +33,13 @@ on any backend.
 
 from __future__ import annotations
 
+import math
+import random
+import sys
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import numpy as np
 
 try:
     import keras
@@ -40,6 +49,8 @@ except ImportError as error:
         "(lrlab runs Keras on PyTorch: set KERAS_BACKEND=torch)"
     ) from error
 
+from lrlab.finder import RangeTestResult, Smoother, diverged, sweep_schedule
+from lrlab.finder._curve import check_diverge_factor, check_smoothing
 from lrlab.schedules import InverseTime, Plateau, Schedule, from_dict, parse
 from lrlab.schedules import _validate as check
 from lrlab.schedules._plateau import apply_multiplier
@@ -50,6 +61,7 @@ __all__ = [
     "ScheduleCallback",
     "ScheduleLR",
     "callback",
+    "find_lr",
     "legacy_decay",
     "plateau",
     "schedule",
@@ -509,3 +521,386 @@ def plateau(
         min_value=min_value,
     )
     return PlateauCallback(monitor, controller)
+
+
+# -- LR range test --------------------------------------------------------------------------
+
+_FIND_LR = f"{_NAME}.find_lr"
+
+_SHUFFLE_SEED = 0
+"""Seed of the private generator that orders the rows of numpy ``x, y`` (the global RNGs
+are never drawn from)."""
+
+_GLOBAL_SEED_GENERATOR = "global_seed_generator"
+"""Keras' key for the ``SeedGenerator`` behind unseeded ``keras.random`` calls."""
+
+
+class _SweepRate:
+    """The range test's learning rate, put in place of the optimizer's own for the sweep.
+
+    Keras calls a callable learning rate with no argument at every update; this one returns
+    a non-trainable ``floatx`` variable, just as a float ``learning_rate`` would be stored.
+    Being neither a ``keras.Variable`` nor a container, it is not tracked by the optimizer,
+    so ``optimizer.variables`` does not change.
+    """
+
+    __slots__ = ("variable",)
+
+    def __init__(self, value: float) -> None:
+        self.variable = keras.Variable(
+            value, dtype=keras.config.floatx(), trainable=False, name="lrlab_find_lr"
+        )
+
+    def __call__(self) -> keras.Variable:
+        return self.variable
+
+    def set(self, value: float) -> float:
+        """Set the rate; return it as the optimizer sees it (rounded to ``floatx``)."""
+        self.variable.assign(value)
+        return float(self.variable)
+
+
+class _RandomState:
+    """The global random number generators a training step can draw from, captured so that
+    :meth:`restore` puts them back exactly: Python's ``random``, numpy's legacy global
+    generator, torch's CPU generator and (once initialized) every CUDA generator, and Keras'
+    global ``SeedGenerator`` (unseeded ``keras.random`` calls)."""
+
+    def __init__(self) -> None:
+        self.python = random.getstate()
+        self.numpy = np.random.get_state()
+        self.torch = sys.modules.get("torch")
+        self.torch_cpu = None if self.torch is None else self.torch.get_rng_state()
+        cuda = self.torch is not None and self.torch.cuda.is_initialized()
+        self.torch_cuda = self.torch.cuda.get_rng_state_all() if cuda else None
+        self.keras_state = _keras_global_state()
+        self.keras_generator = None
+        self.keras_seed = None
+        if self.keras_state is not None:
+            self.keras_generator = self.keras_state.get_global_attribute(_GLOBAL_SEED_GENERATOR)
+            if self.keras_generator is not None:
+                self.keras_seed = _copy(self.keras_generator.state)
+
+    def restore(self) -> None:
+        random.setstate(self.python)
+        np.random.set_state(self.numpy)
+        if self.torch is not None:
+            self.torch.set_rng_state(self.torch_cpu)
+            if self.torch_cuda is not None:
+                self.torch.cuda.set_rng_state_all(self.torch_cuda)
+        if self.keras_state is not None:
+            # None makes the next unseeded call create the generator afresh, from the
+            # restored Python ``random``: as if the range test had never created one.
+            self.keras_state.set_global_attribute(_GLOBAL_SEED_GENERATOR, self.keras_generator)
+            if self.keras_generator is not None:
+                self.keras_generator.state.assign(self.keras_seed)
+
+
+def _keras_global_state() -> Any:
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - a Keras that moved its global state
+        return None
+    return global_state
+
+
+def _copy(variable: Any) -> Any:
+    """A detached copy of a variable's value, in the backend's own tensor type."""
+    return keras.ops.copy(keras.ops.stop_gradient(variable))
+
+
+def _state_variables(model: keras.Model) -> list[Any]:
+    """Each variable a training step can change, once: the model's (weights, BatchNorm
+    statistics, seed generators), its metrics' and the optimizer's (the inner one's too)."""
+    found: dict[int, Any] = {}
+    for variable in [*model.variables, *model.metrics_variables, *model.optimizer.variables]:
+        found.setdefault(id(variable), variable)
+    return list(found.values())
+
+
+def _compiled(model: Any) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{_FIND_LR}: model must be a keras.Model, got {type(model).__name__}")
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        raise ValueError(
+            f"{_FIND_LR}: model {model.name!r} is not compiled; call "
+            "model.compile(optimizer=..., loss=...) first"
+        )
+    return model
+
+
+def _array_batches(x: Any, y: Any, batch_size: int) -> Iterator[tuple[Any, ...]]:
+    """Endless ``(x, y)`` batches of ``batch_size`` rows for numpy arrays."""
+    if x is None or y is None:
+        raise ValueError(f"{_FIND_LR}: pass both x and y (numpy arrays), or dataset=")
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(
+            f"{_FIND_LR}: x and y must be arrays with one row per sample, got shapes "
+            f"{x.shape} and {y.shape} (for an iterable of batches, use dataset=)"
+        )
+    if len(x) != len(y):
+        raise ValueError(f"{_FIND_LR}: x has {len(x)} rows but y has {len(y)}")
+    if batch_size > len(x):
+        raise ValueError(
+            f"{_FIND_LR}: batch_size must be <= the {len(x)} rows of x, got {batch_size}"
+        )
+    return _shuffled_batches(x, y, batch_size)
+
+
+def _shuffled_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> Iterator[tuple[Any, ...]]:
+    """Consecutive slices of an endless stream of row permutations, so that every batch is
+    full and each pass uses every row once."""
+    rows = len(x)
+    generator = np.random.default_rng(_SHUFFLE_SEED)
+    order, position = generator.permutation(rows), 0
+    while True:
+        parts = []
+        needed = batch_size
+        while needed:
+            if position == rows:
+                order, position = generator.permutation(rows), 0
+            part = order[position : position + needed]
+            position += len(part)
+            needed -= len(part)
+            parts.append(part)
+        index = np.concatenate(parts)
+        yield x[index], y[index]
+
+
+def _dataset_batches(dataset: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """The batches of ``dataset``, started over each time it runs out."""
+    try:
+        iterator = iter(dataset)
+    except TypeError:
+        raise TypeError(
+            f"{_FIND_LR}: dataset must be an iterable of (x, y) batches, got "
+            f"{type(dataset).__name__}"
+        ) from None
+    return _cycle(dataset, iterator)
+
+
+def _cycle(dataset: Iterable[Any], iterator: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+    total = 0
+    while True:
+        count = 0
+        for batch in iterator:
+            count += 1
+            yield _unpack("each dataset batch", batch)
+        if count == 0:
+            if total == 0:
+                raise ValueError(f"{_FIND_LR}: dataset yielded no batches")
+            raise ValueError(
+                f"{_FIND_LR}: dataset ran out after {total} batches and yielded none when "
+                "iterated again (a one-shot iterator or generator?); pass a re-iterable "
+                f"such as a list or a DataLoader, or num_steps <= {total}"
+            )
+        total += count
+        iterator = iter(dataset)
+
+
+def _unpack(what: str, batch: Any) -> tuple[Any, ...]:
+    if not isinstance(batch, tuple | list) or len(batch) not in (2, 3):
+        size = f" of length {len(batch)}" if isinstance(batch, tuple | list) else ""
+        raise TypeError(
+            f"{_FIND_LR}: {what} must be an (x, y) or (x, y, sample_weight) tuple, got a "
+            f"{type(batch).__name__}{size}"
+        )
+    return tuple(batch)
+
+
+def _loss(logs: Any, source: str) -> float:
+    if not isinstance(logs, dict) or "loss" not in logs:
+        keys = sorted(logs) if isinstance(logs, dict) else type(logs).__name__
+        raise ValueError(f"{_FIND_LR}: {source} returned no 'loss' (got {keys})")
+    return float(logs["loss"])
+
+
+def find_lr(
+    model: keras.Model,
+    x: Any = None,
+    y: Any = None,
+    *,
+    dataset: Iterable[Any] | None = None,
+    batch_size: int = 32,
+    start_value: float = 1e-7,
+    end_value: float = 10.0,
+    num_steps: int = 100,
+    mode: str = "exp",
+    smoothing: float = 0.98,
+    diverge_factor: float = 4.0,
+    validation_data: tuple[Any, ...] | None = None,
+) -> RangeTestResult:
+    r"""The LR range test (Smith 2017) on a compiled Keras model, which it leaves unchanged.
+
+    Step ``i = 0 .. num_steps - 1`` is one ``model.train_on_batch`` with the learning rate
+
+    .. math:: \text{exp: } \eta_i = \eta_0 \left(\frac{\eta_1}{\eta_0}\right)^{i/(n-1)}
+        \qquad \text{linear: } \eta_i = \eta_0 + (\eta_1 - \eta_0)\,\frac{i}{n-1}
+
+    (:math:`\eta_0` = ``start_value``, :math:`\eta_1` = ``end_value``, ``n`` =
+    ``num_steps``; :func:`lrlab.finder.sweep_schedule`), and records the rate as the
+    optimizer applied it (rounded to ``keras.config.floatx()``) and the loss :math:`\ell_i`:
+    the batch's training loss, or with ``validation_data`` the ``model.evaluate`` loss
+    over it after the step. The test stops early when the loss is not finite
+    (``"non_finite"``, that loss recorded) or when the smoothed loss
+    :math:`\bar\ell_i` (bias-corrected EMA, :class:`lrlab.finder.Smoother`) leaves the
+    best one so far by more than ``diverge_factor`` allows (``"diverged"``,
+    :func:`lrlab.finder.diverged`)
+
+    .. math:: \bar\ell_i - \min_{j \le i} \bar\ell_j > (f - 1)\,\max(|\min_{j \le i}
+        \bar\ell_j|, 10^{-12})
+
+    which works for negative losses too; otherwise it ends ``"completed"``.
+
+    **Restore.** Whatever happens (normal end, divergence, an exception, ``Ctrl+C``),
+    before it returns or raises the test puts back the value of every variable that
+    training can change: all of ``model.variables`` (weights, BatchNormalization
+    statistics, seed-generator states), ``model.metrics_variables`` and
+    ``optimizer.variables`` (iterations, momentums, Adam moments, the float learning rate),
+    and the very learning-rate object the optimizer was built with (a float's variable, a
+    :func:`schedule`, any ``LearningRateSchedule``), so ``fit`` continues the schedule at
+    the same ``iterations``; during the sweep it is replaced by a private callable that
+    ``optimizer.variables`` does not list. It also restores Python's ``random``, numpy's
+    global generator, torch's CPU (and initialized CUDA) generators, which drive unseeded
+    dropout on the torch backend, Keras' global ``SeedGenerator`` and
+    ``model.stop_training``. A model or optimizer that is not built yet is built first, as
+    ``fit`` would build it (the optimizer with ``iterations = 0`` and zero slots), and left
+    built in that fresh state. Not restored: Keras' cached ``train_function`` and
+    ``test_function`` (pure caches), and whatever ``dataset`` itself keeps.
+
+    Args:
+        model: A compiled Keras 3 model; its loss is read from the ``"loss"`` entry of the
+            logs of ``train_on_batch`` (and ``evaluate``).
+        x: Inputs, a numpy array with one row per sample (with ``y``). Batches are slices
+            of a shuffled stream: each pass over the rows is a new permutation from a
+            private ``numpy.random.default_rng(0)``, so the global RNGs are not used, the
+            order is the same in every call, and every batch has ``batch_size`` rows.
+        y: Targets, a numpy array with as many rows as ``x``.
+        dataset: Instead of ``x, y``: an iterable of ``(x, y)`` or
+            ``(x, y, sample_weight)`` batches (a list, a ``torch.utils.data.DataLoader``,
+            ...), taken in its own order and iterated again when it runs out before
+            ``num_steps``. Several inputs go this way.
+        batch_size: Rows per batch for ``x, y``, ``1 <= batch_size <= len(x)``; also the
+            batch size of the validation ``evaluate``.
+        start_value: LR of the first step, ``> 0``.
+        end_value: LR of the last step, ``> start_value``.
+        num_steps: Steps in the sweep, ``>= 2`` (one optimizer update each).
+        mode: ``"exp"`` (geometric) or ``"linear"`` spacing.
+        smoothing: EMA factor ``beta`` in ``[0, 1)`` for the smoothed loss (``0``: none).
+        diverge_factor: ``f > 1`` in the divergence rule above.
+        validation_data: ``(x, y)`` or ``(x, y, sample_weight)`` to evaluate after every
+            step (costly: a full ``evaluate`` per step); its loss then is the curve.
+
+    Returns:
+        A :class:`lrlab.finder.RangeTestResult` (``suggest()``, ``bounds()``, ``plot()``,
+        ``to_dict()``); with ``validation_data`` its ``losses`` and ``val_losses`` are the
+        validation losses.
+
+    Raises:
+        TypeError: If ``model`` is not a ``keras.Model``, an argument has the wrong type,
+            or a batch is not an ``(x, y[, sample_weight])`` tuple.
+        ValueError: If the model is not compiled, an argument is out of range (the
+            message names it), both or neither of ``x, y`` and ``dataset`` are given, the
+            arrays disagree in length, ``dataset`` is empty or cannot be iterated again,
+            or the logs hold no ``"loss"``.
+
+    Note:
+        With ``gradient_accumulation_steps=k`` in the optimizer, each step is still one
+        batch, but the weights move only every ``k``-th step. On the torch backend no
+        ``torch.Generator`` state other than the CPU and CUDA ones is restored.
+
+    Example:
+        >>> import keras, numpy as np, lrlab.keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+        >>> rows = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+        >>> result = lrlab.keras.find_lr(
+        ...     model, rows, rows.sum(axis=1, keepdims=True), batch_size=8,
+        ...     end_value=1e-2, num_steps=20)
+        >>> result.stop_reason, result.steps, int(model.optimizer.iterations)
+        ('completed', 20, 0)
+    """
+    schedule = sweep_schedule(start_value, end_value, num_steps, mode)
+    steps = check.as_length(_FIND_LR, "num_steps", num_steps, at_least=2)
+    beta = check_smoothing(smoothing)
+    factor = check_diverge_factor(diverge_factor)
+    size = check.as_length(_FIND_LR, "batch_size", batch_size)
+    model = _compiled(model)
+    if validation_data is not None:
+        validation_data = _unpack("validation_data", validation_data)
+    if dataset is not None and (x is not None or y is not None):
+        raise ValueError(f"{_FIND_LR}: pass either x and y or dataset, not both")
+    lrs = schedule(np.arange(steps))
+
+    rng = _RandomState()  # before iter(dataset): a shuffling DataLoader draws a seed there
+    try:
+        batches = _array_batches(x, y, size) if dataset is None else _dataset_batches(dataset)
+        first = next(batches)
+        model._symbolic_build(data_batch=first)  # what fit does first: build what is not
+        saved = [(variable, _copy(variable)) for variable in _state_variables(model)]
+        optimizer = _optimizer(model)
+        own_rate = _owner_of_lr(optimizer)
+        stop_training = model.stop_training
+        rate = _SweepRate(float(lrs[0]))
+        # object.__setattr__: the optimizer's __setattr__ would track (or untrack) variables.
+        object.__setattr__(optimizer, "_learning_rate", rate)
+        try:
+            return _sweep(model, rate, lrs, first, batches, validation_data, size, beta, factor)
+        finally:
+            object.__setattr__(optimizer, "_learning_rate", own_rate)
+            for variable, value in saved:
+                variable.assign(value)
+            model.stop_training = stop_training
+    finally:
+        rng.restore()
+
+
+def _sweep(
+    model: keras.Model,
+    rate: _SweepRate,
+    lrs: np.ndarray,
+    first: tuple[Any, ...],
+    batches: Iterator[tuple[Any, ...]],
+    validation_data: tuple[Any, ...] | None,
+    batch_size: int,
+    beta: float,
+    factor: float,
+) -> RangeTestResult:
+    smoother = Smoother(beta)
+    used: list[float] = []
+    losses: list[float] = []
+    best = math.inf
+    stop_reason = "completed"
+    for step, lr in enumerate(lrs):
+        batch = first if step == 0 else next(batches)
+        used.append(rate.set(float(lr)))
+        loss = _loss(model.train_on_batch(*batch, return_dict=True), "train_on_batch")
+        if validation_data is not None:
+            x, y, *weights = validation_data
+            logs = model.evaluate(
+                x,
+                y,
+                sample_weight=weights[0] if weights else None,
+                batch_size=batch_size,
+                verbose=0,
+                return_dict=True,
+            )
+            loss = _loss(logs, "evaluate")
+        losses.append(loss)
+        if not math.isfinite(loss):
+            stop_reason = "non_finite"
+            break
+        smoothed = smoother.update(loss)
+        best = min(best, smoothed)
+        if diverged(smoothed, best, factor):
+            stop_reason = "diverged"
+            break
+    return RangeTestResult(
+        used,
+        losses,
+        beta,
+        stop_reason,
+        len(lrs),
+        val_losses=None if validation_data is None else losses,
+    )
