@@ -51,10 +51,11 @@ except ImportError as error:
 
 from lrlab.finder import RangeTestResult, Smoother, diverged, sweep_schedule
 from lrlab.finder._curve import check_diverge_factor, check_smoothing
-from lrlab.schedules import InverseTime, Plateau, Schedule, from_dict, parse
+from lrlab.schedules import InverseTime, Plateau, Schedule, from_dict
 from lrlab.schedules import _validate as check
 from lrlab.schedules._plateau import apply_multiplier
 from lrlab.schedules._validate import describe
+from lrlab.schedules.spec import as_schedule
 
 __all__ = [
     "PlateauCallback",
@@ -136,14 +137,6 @@ def _torch_module() -> Any:
     return torch
 
 
-def _as_schedule(name: str, value: Any) -> Schedule:
-    if isinstance(value, Schedule):
-        return value
-    if isinstance(value, str):
-        return parse(value)
-    raise TypeError(f"{_NAME}: {name} must be a Schedule or a spec string, got {describe(value)}")
-
-
 @keras.saving.register_keras_serializable(package="lrlab")
 class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
     r"""A Keras ``LearningRateSchedule`` whose values come from an lrlab schedule.
@@ -185,7 +178,7 @@ class ScheduleLR(keras.optimizers.schedules.LearningRateSchedule):
     ) -> None:
         super().__init__()
         self._torch = _torch_module()
-        self.schedule = _as_schedule("schedule", schedule)
+        self.schedule = as_schedule(schedule, _NAME, "schedule")
         factor = check.as_real(_NAME, "multiplier", multiplier)
         if factor <= 0.0:
             raise ValueError(f"{_NAME}: multiplier must be > 0, got {multiplier!r}")
@@ -320,7 +313,7 @@ class ScheduleCallback(keras.callbacks.Callback):
 
     def __init__(self, schedule: Schedule | str, unit: str = "epoch") -> None:
         super().__init__()
-        self.schedule = _as_schedule("schedule", schedule)
+        self.schedule = as_schedule(schedule, _NAME, "schedule")
         if unit not in _UNITS:
             raise ValueError(f"{_NAME}: unit must be one of {_UNITS}, got {unit!r}")
         self.unit = unit

@@ -28,8 +28,9 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without jax/optax
     raise ImportError("lrlab.optax needs JAX and optax: pip install 'lrlab[jax]'") from error
 
-from lrlab.schedules import Schedule, parse
+from lrlab.schedules import Schedule
 from lrlab.schedules._validate import describe
+from lrlab.schedules.spec import as_schedule
 
 __all__ = ["OptaxSchedule", "schedule"]
 
@@ -144,13 +145,7 @@ def schedule(s: Schedule | str) -> OptaxSchedule:
         >>> lrlab.optax.schedule("constant(value=0.1)")
         lrlab.optax.schedule('constant(value=0.1)')
     """
-    if isinstance(s, str):
-        return OptaxSchedule(parse(s))
-    if isinstance(s, Schedule):
-        return OptaxSchedule(s)
-    raise TypeError(
-        f"lrlab.optax: schedule s must be a Schedule or a spec string, got {describe(s)}"
-    )
+    return OptaxSchedule(as_schedule(s, "lrlab.optax", "schedule s"))
 
 
 def _as_time(count: Any) -> Any:

@@ -31,12 +31,14 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without torch
     raise ImportError("lrlab.torch needs PyTorch: pip install 'lrlab[torch]'") from error
 
-from lrlab.schedules import Constant, PerEpoch, Plateau, Schedule, from_dict, parse
+from lrlab.schedules import Constant, PerEpoch, Plateau, Schedule, from_dict
 from lrlab.schedules._ops import SCALAR
 from lrlab.schedules._validate import describe
+from lrlab.schedules.spec import as_schedule
 
 __all__ = ["ScheduleLR", "find_lr", "plateau", "scheduler", "suspended"]
 
+_OWNER = "lrlab.torch"
 _UNITS = ("step", "epoch")
 _STATE_FORMAT = "lrlab.torch.ScheduleLR/1"
 _STATE_KEYS = ("unit", "steps_per_epoch", "hold", "time", "optimizer_stepped", "groups", "plateau")
@@ -444,21 +446,11 @@ def _check_optimizer(optimizer: Any) -> Optimizer:
     return optimizer
 
 
-def _as_schedule(name: str, value: Any) -> Schedule:
-    if isinstance(value, Schedule):
-        return value
-    if isinstance(value, str):
-        return parse(value)
-    raise TypeError(
-        f"lrlab.torch: {name} must be a Schedule or a spec string, got {describe(value)}"
-    )
-
-
 def _group_schedules(optimizer: Optimizer, schedule: Any) -> list[Schedule]:
     """One schedule per param group, scaled for groups with their own LR when shared."""
     groups = optimizer.param_groups
     if isinstance(schedule, Schedule | str):
-        shared = _as_schedule("schedule", schedule)
+        shared = as_schedule(schedule, _OWNER, "schedule")
         reference = _number(optimizer.defaults.get("lr", 0.0))
         result = []
         for index, group in enumerate(groups):
@@ -489,7 +481,7 @@ def _group_schedules(optimizer: Optimizer, schedule: Any) -> list[Schedule]:
                 )
             if index in by_index:
                 raise ValueError(f"lrlab.torch: param group {index} has two schedules")
-            by_index[index] = _as_schedule(f"schedule[{key!r}]", value)
+            by_index[index] = as_schedule(value, _OWNER, f"schedule[{key!r}]")
         missing = [index for index in range(len(groups)) if index not in by_index]
         if missing:
             raise ValueError(f"lrlab.torch: no schedule for param group(s) {missing}")
@@ -499,7 +491,7 @@ def _group_schedules(optimizer: Optimizer, schedule: Any) -> list[Schedule]:
             raise ValueError(
                 f"lrlab.torch: got {len(schedule)} schedules for {len(groups)} param groups"
             )
-        return [_as_schedule(f"schedule[{i}]", value) for i, value in enumerate(schedule)]
+        return [as_schedule(value, _OWNER, f"schedule[{i}]") for i, value in enumerate(schedule)]
     raise TypeError(
         "lrlab.torch: schedule must be a Schedule, a spec string, a list or a dict of them, "
         f"got {describe(schedule)}"

@@ -336,3 +336,23 @@ def _format_value(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_format_value(item) for item in value) + "]"
     return repr(value)
+
+
+def as_schedule(value: Any, owner: str, name: str) -> Schedule:
+    """``value`` if it is a :class:`Schedule`, parsed if it is spec text.
+
+    Args:
+        value: A schedule or a spec string.
+        owner: Who asks, for the error message (e.g. ``"lrlab.torch"``).
+        name: The argument's name, for the error message.
+
+    Raises:
+        TypeError: If ``value`` is neither (the message names ``owner``, ``name`` and the
+            value).
+        ValueError: If the spec text does not parse.
+    """
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, str):
+        return parse(value)
+    raise TypeError(f"{owner}: {name} must be a Schedule or a spec string, got {describe(value)}")
