@@ -347,8 +347,8 @@ def lrlab_revision() -> str:
     return f"git {commit}{'+dirty' if dirty else ''}"
 
 
-def environment_lines(args: argparse.Namespace) -> list[str]:
-    """Markdown bullet list describing the run."""
+def machine_lines() -> list[str]:
+    """Markdown bullets for the run's date, command, versions, platform, CPU and threads."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -363,6 +363,13 @@ def environment_lines(args: argparse.Namespace) -> list[str]:
         f"- CPU: {cpu_model()}; {os.cpu_count()} logical CPUs ({usable} usable)",
         f"- torch threads: {torch.get_num_threads()} (intra-op), "
         f"{torch.get_num_interop_threads()} (inter-op)",
+    ]
+
+
+def environment_lines(args: argparse.Namespace) -> list[str]:
+    """Markdown bullet list describing the run."""
+    return [
+        *machine_lines(),
         f"- N = {args.steps:,} steps; vectorized best of {args.repeats}; scalar "
         f"{args.scalar_calls:,} calls, best of {args.scalar_repeats}; torch in chunks of "
         f"{TORCH_CHUNK:,} steps, budget "

@@ -57,11 +57,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import dataclasses
-import datetime
 import gc
 import io
-import os
-import platform
 import pstats
 import statistics
 import sys
@@ -70,7 +67,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from bench_schedules import cpu_model, lrlab_revision
+from bench_schedules import machine_lines
 from torch.optim import lr_scheduler
 
 import lrlab
@@ -365,19 +362,8 @@ def ratio(overheads: dict[str, float]) -> str:
 
 def environment_lines(args: argparse.Namespace) -> list[str]:
     """Markdown bullet list describing the run."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
     return [
-        f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- command: `{' '.join([os.path.relpath(sys.executable), *sys.argv])}`",
-        f"- python {platform.python_version()} ({platform.python_implementation()}), "
-        f"numpy {np.__version__}, torch {torch.__version__}, "
-        f"lrlab {lrlab.__version__} ({lrlab_revision()})",
-        f"- platform: {platform.platform()}",
-        f"- CPU: {cpu_model()}; {os.cpu_count()} logical CPUs ({usable} usable)",
-        f"- torch threads: {torch.get_num_threads()} (intra-op)",
+        *machine_lines(),
         f"- N = {args.steps:,} steps per timed loop; {args.rounds} interleaved rounds; "
         "SGD(momentum=0.9) with an empty update (torch's step wrapper and hooks only)",
     ]
