@@ -233,7 +233,7 @@ class ScheduleLR(LRScheduler):
         self._apply()
         warnings.warn(
             f"lrlab.torch: the LR of param group(s) {changed} was changed outside the "
-            f"scheduler (to {outside}); the schedule sets {self.get_lr()} at "
+            f"scheduler (to {outside}); the schedule sets {self._values} at "
             f"{self._time_unit()} {self._time}. Change the schedule instead, or restore the "
             "scheduler with load_state_dict after optimizer.load_state_dict.",
             UserWarning,

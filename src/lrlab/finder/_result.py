@@ -142,7 +142,8 @@ class RangeTestResult:
             if found.reason is None:
                 band = f"cyclic bounds {found.base_value:.2g}-{found.max_value:.2g}"
                 axes.axvspan(found.base_value, found.max_value, color="C2", alpha=0.12, label=band)
-            for number, (name, item) in enumerate(self.suggestions().items(), start=1):
+            suggestions = self.suggestions()
+            for number, (name, item) in enumerate(suggestions.items(), start=1):
                 if item.lr is not None:
                     axes.axvline(
                         item.lr, color=f"C{number}", linestyle="--", label=f"{name}: {item.lr:.3g}"
@@ -151,7 +152,7 @@ class RangeTestResult:
             axes.set_xscale("log")
             axes.set_xlabel("learning rate (log scale)")
             axes.set_ylabel("loss")
-            reason = self.suggest().reason
+            reason = suggestions["combined"].reason
             heading = title or f"LR range test: {self.steps} steps, {self.stop_reason}"
             axes.set_title(heading if reason is None else f"{heading}\n{reason}", fontsize=10)
             axes.grid(True, which="both", alpha=0.3)
