@@ -12,12 +12,13 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
+from lrlab.lab.interrupt import EXIT_INTERRUPTED
 from lrlab.schedules import (
     Schedule,
     load,
@@ -166,7 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--seed", type=int, default=0)
     find.add_argument("--json", action="store_true", help="print the whole result as JSON")
     find.add_argument("-o", "--output", default="lr_find.png", help="plot to write")
+    parser.set_defaults(lab_commands=_lab_commands(commands))
     return parser
+
+
+def _lab_commands(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the lab's commands (they need torch only when run)."""
+    from lrlab.lab.commands import add_commands
+
+    return add_commands(commands)
 
 
 def _plot(args: argparse.Namespace) -> None:
@@ -285,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in args.lab_commands:
+            return args.lab_commands[args.command](args)
         if args.command == "plot":
             _plot(args)
         elif args.command == "table":
@@ -295,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _kinds()
     except BrokenPipeError:
         raise
+    except KeyboardInterrupt:
+        _report("interrupted")
+        return EXIT_INTERRUPTED
     except (ValueError, TypeError, OSError, ImportError) as error:
         _report(str(error))
         return _EXIT_USAGE

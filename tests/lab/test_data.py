@@ -376,20 +376,6 @@ def test_changed_source_rebuilds_the_cache(tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache").glob("cifar10-*.npz"))) == 2
 
 
-def test_failed_write_leaves_no_temporary_and_keeps_the_old_file(tmp_path: Path) -> None:
-    target = tmp_path / "file.bin"
-    lab_data._atomic_write(target, lambda handle: handle.write(b"old"))
-
-    def broken(handle: object) -> None:
-        handle.write(b"half")  # type: ignore[attr-defined]
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        lab_data._atomic_write(target, broken)
-    assert target.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.bin"]
-
-
 # --- cifar10 from the shared tar --------------------------------------------------------
 
 

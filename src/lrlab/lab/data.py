@@ -35,7 +35,6 @@ come ordered by class, then by file name or batch position; shuffle them for tra
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -47,15 +46,16 @@ import os
 import pickle
 import re
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
+
+from lrlab._files import write_atomic
 
 __all__ = [
     "IONOSPHERE_SHA256",
@@ -273,27 +273,6 @@ def _not_found(dataset: str, names: tuple[str, ...], request: _Request, why: str
     )
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write ``path`` through a synced temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def _stratified_split(
     labels: np.ndarray, test_fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -405,7 +384,7 @@ def _download(url: str, destination: Path, sha256: str) -> str | None:
     digest = hashlib.sha256(_normalized_text(payload)).hexdigest()
     if digest != sha256:
         return f"Download from {url} has SHA-256 {digest}, expected {sha256}; not saved."
-    _atomic_write(destination, lambda handle: handle.write(payload))
+    write_atomic(destination, lambda handle: handle.write(payload))
     return None
 
 
@@ -731,7 +710,7 @@ def _read_cache(
 
 
 def _write_cache(path: Path, arrays: dict[str, np.ndarray], classes: tuple[str, ...]) -> None:
-    _atomic_write(path, lambda handle: np.savez(handle, class_names=np.asarray(classes), **arrays))
+    write_atomic(path, lambda handle: np.savez(handle, class_names=np.asarray(classes), **arrays))
 
 
 def _cifar_arrays(

@@ -67,6 +67,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE metrics ADD COLUMN segment INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: the process that runs a run, so a resume can tell a live run from a killed one.
+    """
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    """,
 )
 """The schema, one script per version; version ``i + 1`` is reached by script ``i``."""
 
@@ -166,8 +170,8 @@ class RunStore:
         with self._connection:
             cursor = self._connection.execute(
                 "INSERT INTO runs (created_at, updated_at, status, dataset, model, schedule, "
-                "seed, config, versions) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-                values,
+                "seed, config, versions, pid) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                (*values, os.getpid()),
             )
             run_id = int(cursor.lastrowid or 0)
             self._connection.execute(
@@ -180,14 +184,32 @@ class RunStore:
     ) -> None:
         """Set a run's status (and its total seconds, or the error of a failed run).
 
+        Status ``running`` also records this process's id (``pid``), so that a resume can
+        tell a live run from one whose process was killed.
+
         Raises:
             ValueError: If the status is unknown or the run does not exist.
         """
+        pid = os.getpid() if status == "running" else None
         with self._connection:
             cursor = self._connection.execute(
                 "UPDATE runs SET status = ?, updated_at = ?, seconds = COALESCE(?, seconds), "
-                "error = ? WHERE id = ?",
-                (_check_status(status), _now(), _metric("seconds", seconds), error, run_id),
+                "error = ?, pid = COALESCE(?, pid) WHERE id = ?",
+                (_check_status(status), _now(), _metric("seconds", seconds), error, pid, run_id),
+            )
+        self._require(cursor.rowcount, run_id)
+
+    def set_config(self, run_id: int, config: Mapping[str, Any]) -> None:
+        """Replace a run's recorded config (a resume that changes its length).
+
+        Raises:
+            TypeError, ValueError: If ``config`` is not a JSON-serializable mapping or the
+                run does not exist.
+        """
+        with self._connection:
+            cursor = self._connection.execute(
+                "UPDATE runs SET config = ?, updated_at = ? WHERE id = ?",
+                (_json("config", config), _now(), run_id),
             )
         self._require(cursor.rowcount, run_id)
 

@@ -1,0 +1,389 @@
+"""The training engine: one model, its optimizer, an lrlab scheduler and the data, in a loop.
+
+A :class:`Trainer` holds everything a run needs to continue: the weights, the optimizer
+state, the scheduler's clock, the batch order of the current epoch, the RNG states and
+the running sums of the epoch's metrics. :meth:`Trainer.state_dict` captures it after any
+optimizer step, and a trainer built from the same config and loaded with it
+(:meth:`Trainer.load_state_dict`) continues bit for bit on the CPU.
+
+Per epoch the engine records ``loss`` and ``accuracy`` (the mean over the epoch's training
+batches, as Keras reports them), ``val_loss`` and ``val_accuracy`` (on the test split,
+after the epoch), ``lr`` (the LR of the epoch's first step, param group 0) and
+``seconds`` (wall time of the epoch, evaluation included).
+
+On CUDA the forward passes run under bf16 autocast, image batches use channels_last, and
+the loss is checked for NaN/inf every :data:`CUDA_CHECK_EVERY` steps instead of every step
+(each check waits for the GPU). On the CPU every step is checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from lrlab.lab.augment import augment
+from lrlab.lab.config import RunConfig
+from lrlab.lab.data import Dataset
+from lrlab.lab.interrupt import StopRequest
+from lrlab.lab.models import build_model, param_groups
+from lrlab.lab.progress import Progress
+from lrlab.schedules import Schedule
+from lrlab.torch import ScheduleLR, find_lr, scheduler
+
+CUDA_CHECK_EVERY = 32
+"""On CUDA, steps between checks of the loss for NaN/inf."""
+
+EVAL_BATCH_SIZE = 1024
+"""Examples per forward pass when evaluating."""
+
+FINISHED, INTERRUPTED, DIVERGED = "finished", "interrupted", "diverged"
+
+
+def pick_device(requested: str) -> torch.device:
+    """``cuda`` or ``cpu`` for a config's ``device`` (``auto`` prefers CUDA).
+
+    Raises:
+        ValueError: If CUDA is requested but not available.
+    """
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested, but torch finds no CUDA device")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def default_threads(config: RunConfig, dataset: Dataset) -> int:
+    """CPU threads for a run: ``config.threads``, else 1 for vector data, else torch's."""
+    if config.threads is not None:
+        return config.threads
+    return 1 if len(dataset.input_shape) == 1 else torch.get_num_threads()
+
+
+def build_optimizer(config: RunConfig, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """The config's optimizer over :func:`~lrlab.lab.models.param_groups` (L2 on kernels)."""
+    groups = param_groups(model)
+    if config.weight_decay is not None:
+        groups[0]["weight_decay"] = config.weight_decay
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=config.momentum, nesterov=config.nesterov)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+class Trainer:
+    """Model, optimizer, scheduler and data of one run, and the loop over them.
+
+    Args:
+        config: The run's settings.
+        dataset: Its data, as :func:`lrlab.lab.data.load_dataset` returns it.
+
+    Build it, call :meth:`attach_schedule` (after :meth:`range_test` for ``auto``), then
+    :meth:`fit`. Building seeds torch with ``config.seed`` and sets torch's CPU threads.
+    """
+
+    def __init__(self, config: RunConfig, dataset: Dataset) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.device = pick_device(config.device)
+        torch.set_num_threads(default_threads(config, dataset))
+        torch.manual_seed(config.seed)
+        self.is_image = len(dataset.input_shape) == 3
+        self.x_train, self.y_train = self._tensors(dataset.x_train, dataset.y_train)
+        self.x_test, self.y_test = self._tensors(dataset.x_test, dataset.y_test)
+        if self.is_image:
+            pixels = dataset.x_train.reshape(-1, dataset.input_shape[-1]).astype(np.float64)
+            shape = (1, -1, 1, 1)
+            self._mean = torch.tensor(pixels.mean(0) / 255, dtype=torch.float32).view(shape)
+            self._std = torch.tensor(pixels.std(0) / 255, dtype=torch.float32).view(shape)
+            self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
+        self.model = build_model(
+            config.model,
+            input_shape=self.model_input_shape,
+            num_classes=dataset.num_classes,
+            **config.model_options,
+        ).to(self.device)
+        if self.is_image and self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model) if config.compile else self.model
+        self.optimizer = build_optimizer(config, self.model, lr=1.0)
+        self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
+        self.scheduler: ScheduleLR | None = None
+        self.schedule: Schedule | None = None
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.epoch = 0
+        self.batch = 0
+        self._order = torch.zeros(0, dtype=torch.int64)
+        self._loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        self._correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._seen = 0
+        self._epoch_seconds = 0.0
+        self._epoch_lr = math.nan
+
+    # -- set-up -------------------------------------------------------------------------
+
+    @property
+    def model_input_shape(self) -> tuple[int, ...]:
+        """One input as the model sees it: ``(features,)`` or ``(C, H, W)``."""
+        shape = self.dataset.input_shape
+        return (shape[2], shape[0], shape[1]) if self.is_image else shape
+
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps in ``config.epochs`` epochs."""
+        return self.steps_per_epoch * self.config.epochs
+
+    def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = torch.from_numpy(np.ascontiguousarray(x))
+        if inputs.ndim == 4:  # uint8 (n, H, W, C) -> (n, C, H, W), still uint8
+            inputs = inputs.permute(0, 3, 1, 2).contiguous()
+        return inputs.to(self.device), torch.from_numpy(y).to(self.device)
+
+    def attach_schedule(self, schedule: Schedule) -> None:
+        """Drive the optimizer with ``schedule``, whose ``t`` counts optimizer steps (see
+        :func:`lrlab.lab.run.step_schedule`), holding its last value past a finite end (a
+        run extended by ``resume --epochs``)."""
+        self.schedule = schedule
+        self.scheduler = scheduler(self.optimizer, schedule, unit="step", hold=True)
+
+    def range_test(self, num_steps: int) -> Any:
+        """Run :func:`lrlab.find_lr` over training batches; the model is left as it was.
+
+        The batches come from their own generator (seed ``config.seed``), so the range
+        test does not change the order or augmentations training sees.
+        """
+        return find_lr(
+            self.forward,
+            _Batches(self, torch.Generator().manual_seed(self.config.seed)),
+            functional.cross_entropy,
+            self.optimizer,
+            num_steps=num_steps,
+            amp_dtype=torch.bfloat16 if self.device.type == "cuda" else None,
+        )
+
+    # -- batches ----------------------------------------------------------------------
+
+    def prepare(self, inputs: torch.Tensor, *, train: bool, generator: torch.Generator) -> Any:
+        """Float model inputs from stored rows: images scaled, normalized and augmented."""
+        if not self.is_image:
+            return inputs
+        images = (inputs.float() / 255.0 - self._mean) / self._std
+        if train and self.config.augment:
+            images = augment(images, self.config.augment, generator)
+        if self.device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # -- training ---------------------------------------------------------------------
+
+    def fit(
+        self,
+        *,
+        progress: Progress,
+        stop: StopRequest,
+        on_epoch_end: Callable[[int, dict[str, float | None]], None],
+    ) -> str:
+        """Train until ``config.epochs`` epochs are done, a stop is requested or the loss
+        diverges.
+
+        Args:
+            progress: Receives batches and epoch summaries.
+            stop: Polled after every optimizer step.
+            on_epoch_end: Called with the epoch index and its metrics after each completed
+                epoch, and for the epoch a divergence cut short (its ``loss`` is ``None``).
+
+        Returns:
+            ``"finished"``, ``"interrupted"`` (state ready for :meth:`state_dict`) or
+            ``"diverged"``.
+        """
+        if self.scheduler is None:
+            raise ValueError("Trainer.fit: attach a schedule first")
+        self.model.train()
+        check_every = 1 if self.device.type == "cpu" else CUDA_CHECK_EVERY
+        while self.epoch < self.config.epochs:
+            if self.batch == 0:
+                self._start_epoch()
+            progress.start_epoch(self.epoch, self.config.epochs, self.steps_per_epoch, self.batch)
+            started = time.perf_counter()
+            while self.batch < self.steps_per_epoch:
+                self._train_step()
+                self.batch += 1
+                progress.advance()
+                last = self.batch == self.steps_per_epoch
+                if (self.batch % check_every == 0 or last) and not self._loss_is_finite():
+                    self._epoch_seconds += time.perf_counter() - started
+                    on_epoch_end(self.epoch, self._train_metrics(diverged=True))
+                    return DIVERGED
+                if stop.requested and not last:
+                    self._epoch_seconds += time.perf_counter() - started
+                    return INTERRUPTED
+            metrics = self._train_metrics(diverged=False)
+            metrics.update(self.evaluate())
+            self._epoch_seconds += time.perf_counter() - started
+            metrics["seconds"] = self._epoch_seconds
+            epoch = self.epoch
+            self.epoch, self.batch = epoch + 1, 0
+            on_epoch_end(epoch, metrics)
+            progress.end_epoch(epoch, self.config.epochs, metrics)
+            if stop.requested and self.epoch < self.config.epochs:
+                return INTERRUPTED
+        return FINISHED
+
+    def _start_epoch(self) -> None:
+        self._order = torch.randperm(len(self.y_train), generator=self.generator)
+        self._loss_sum.zero_()
+        self._correct.zero_()
+        self._seen = 0
+        self._epoch_seconds = 0.0
+        self._epoch_lr = float(self.optimizer.param_groups[0]["lr"])
+
+    def _train_step(self) -> None:
+        size = self.config.batch_size
+        rows = self._order[self.batch * size : (self.batch + 1) * size].to(self.device)
+        inputs = self.prepare(self.x_train[rows], train=True, generator=self.generator)
+        targets = self.y_train[rows]
+        with self._autocast():
+            logits = self.forward(inputs)
+            loss = functional.cross_entropy(logits, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()  # type: ignore[union-attr]
+        with torch.no_grad():
+            self._loss_sum += loss.detach().double() * len(targets)
+            self._correct += (logits.argmax(1) == targets).sum()
+        self._seen += len(targets)
+
+    def _loss_is_finite(self) -> bool:
+        return bool(torch.isfinite(self._loss_sum))
+
+    def _train_metrics(self, *, diverged: bool) -> dict[str, float | None]:
+        seen = max(self._seen, 1)
+        return {
+            "loss": None if diverged else float(self._loss_sum) / seen,
+            "accuracy": int(self._correct) / seen,
+            "val_loss": None,
+            "val_accuracy": None,
+            "lr": self._epoch_lr,
+            "seconds": self._epoch_seconds,
+        }
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def _test_batches(self) -> Iterator[tuple[Any, torch.Tensor]]:
+        for begin in range(0, len(self.y_test), EVAL_BATCH_SIZE):
+            rows = slice(begin, begin + EVAL_BATCH_SIZE)
+            yield (
+                self.prepare(self.x_test[rows], train=False, generator=self.generator),
+                self.y_test[rows],
+            )
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """``val_loss`` (mean cross-entropy, nats) and ``val_accuracy`` on the test split."""
+        was_training = self.model.training
+        self.model.eval()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        try:
+            for inputs, targets in self._test_batches():
+                with self._autocast():
+                    logits = self.forward(inputs)
+                loss_sum += functional.cross_entropy(logits.float(), targets, reduction="sum")
+                correct += (logits.argmax(1) == targets).sum()
+        finally:
+            self.model.train(was_training)
+        count = max(len(self.y_test), 1)
+        return {"val_loss": float(loss_sum) / count, "val_accuracy": int(correct) / count}
+
+    @torch.no_grad()
+    def predict(self) -> np.ndarray:
+        """The predicted class of every test example (int64)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            predictions = []
+            for inputs, _targets in self._test_batches():
+                with self._autocast():
+                    predictions.append(self.forward(inputs).argmax(1).cpu())
+        finally:
+            self.model.train(was_training)
+        return torch.cat(predictions).numpy().astype(np.int64)
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimizer, scheduler, RNGs, the
+        epoch's batch order and position, and its running metric sums."""
+        if self.scheduler is None:
+            raise ValueError("Trainer.state_dict: attach a schedule first")
+        state: dict[str, Any] = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "order": self._order.clone(),
+            "loss_sum": self._loss_sum.cpu(),
+            "correct": self._correct.cpu(),
+            "seen": self._seen,
+            "epoch_seconds": self._epoch_seconds,
+            "epoch_lr": self._epoch_lr,
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict`. The optimizer's LRs come from this trainer's
+        schedule (at the loaded time), never from the loaded optimizer state.
+
+        Raises:
+            ValueError: If no schedule is attached or the state does not fit the model.
+        """
+        if self.scheduler is None:
+            raise ValueError("Trainer.load_state_dict: attach a schedule first")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
+        self._order = state["order"].clone()
+        self._loss_sum = state["loss_sum"].to(self.device)
+        self._correct = state["correct"].to(self.device)
+        self._seen = int(state["seen"])
+        self._epoch_seconds = float(state["epoch_seconds"])
+        self._epoch_lr = float(state["epoch_lr"])
+
+
+class _Batches:
+    """Re-iterable training batches in a fixed random order, for the range test."""
+
+    def __init__(self, trainer: Trainer, generator: torch.Generator) -> None:
+        self._trainer = trainer
+        self._generator = generator
+        self._order = torch.randperm(len(trainer.y_train), generator=generator)
+
+    def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
+        trainer, size = self._trainer, self._trainer.config.batch_size
+        for begin in range(0, len(self._order), size):
+            rows = self._order[begin : begin + size].to(trainer.device)
+            inputs = trainer.prepare(trainer.x_train[rows], train=True, generator=self._generator)
+            yield inputs, trainer.y_train[rows]
