@@ -8,10 +8,45 @@ ones), and every failure prints the blob that reproduces it with ``@reproduce_fa
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", print_blob=True, deadline=None, derandomize=True)
 
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+SHARED_DATA = Path(
+    os.environ.get("LRLAB_DATA_DIR") or Path(__file__).parents[2] / "shared" / "data"
+)
+"""The real data files beside the repository (``../shared/data``) or in ``LRLAB_DATA_DIR``."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lrlab_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep every test's default run store and dataset cache out of ``~/.lrlab``; the cache
+    is shared by the session, so the CIFAR-10 subset is decoded once."""
+    home = tmp_path_factory.mktemp("lrlab-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LRLAB_HOME", str(home))
+        yield home
+
+
+@pytest.fixture
+def cifar_dir() -> Path:
+    """The directory holding the shared ``cifar10-jpeg.tar.xz``; skips when it is absent."""
+    if not (SHARED_DATA / "cifar10-jpeg.tar.xz").is_file():
+        pytest.skip(f"no cifar10-jpeg.tar.xz in {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def ionosphere_dir() -> Path:
+    """The directory holding the shared ``ionosphere.csv``; skips when it is absent."""
+    if not (SHARED_DATA / "ionosphere.csv").is_file():
+        pytest.skip(f"no ionosphere.csv in {SHARED_DATA}")
+    return SHARED_DATA

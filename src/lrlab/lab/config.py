@@ -212,7 +212,8 @@ class RunConfig:
         """Build a config from :meth:`to_dict` output or a config file's table.
 
         Raises:
-            TypeError: If ``record`` is not a mapping or has an unknown key.
+            TypeError: If ``record`` is not a mapping, lacks ``dataset`` or ``model``, or
+                has an unknown key.
             ValueError: If a value is invalid.
         """
         if not isinstance(record, Mapping):
@@ -223,6 +224,9 @@ class RunConfig:
             raise TypeError(
                 f"run config: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}"
             )
+        missing = [name for name in ("dataset", "model") if name not in record]
+        if missing:
+            raise TypeError(f"run config: {missing[0]!r} is required")
         values = dict(record)
         if isinstance(values.get("augment"), list):
             values["augment"] = tuple(values["augment"])

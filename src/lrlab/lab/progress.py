@@ -118,8 +118,8 @@ class BarProgress(LineProgress):
         self._bar.advance(self._task)
 
     def message(self, text: str) -> None:
-        """Print ``text`` above the bar."""
-        self._bar.console.print(text, markup=False, highlight=False)
+        """Print ``text`` above the bar, on one line (the terminal wraps it, not rich)."""
+        self._bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         """Remove the bar."""
