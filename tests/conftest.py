@@ -8,9 +8,12 @@ ones), and every failure prints the blob that reproduces it with ``@reproduce_fa
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -50,3 +53,29 @@ def ionosphere_dir() -> Path:
     if not (SHARED_DATA / "ionosphere.csv").is_file():
         pytest.skip(f"no ionosphere.csv in {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[[Path], np.ndarray]:
+    """Render an HTML file in headless Chromium (1200x1600) and return the screenshot's RGB
+    pixels (int16); skips when Debian's ``chromium`` is not installed."""
+    names = ("chromium", "chromium-browser", "google-chrome")
+    browser = next(filter(None, map(shutil.which, names)), None)
+    if browser is None:
+        pytest.skip("chromium not installed")
+
+    def render(page: Path) -> np.ndarray:
+        shot = tmp_path / f"{page.stem}-screenshot.png"
+        subprocess.run(
+            [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--no-first-run", f"--user-data-dir={tmp_path / 'chromium-profile'}",
+             "--window-size=1200,1600", f"--screenshot={shot}", page.resolve().as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        from PIL import Image
+
+        with Image.open(shot) as image:
+            assert image.size == (1200, 1600)
+            return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+    return render

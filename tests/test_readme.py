@@ -22,7 +22,7 @@ def opening_commands() -> list[str]:
 
 def test_readme_opens_with_main_job_then_tests() -> None:
     main_job, tests = opening_commands()
-    assert main_job.startswith("python3 -m venv .venv && ") and "lrlab plot" in main_job
+    assert main_job.startswith("python3 -m venv .venv && ") and "lrlab compare" in main_job
     assert tests.startswith("python3 -m venv .venv && ") and "pytest" in tests
     assert README.index("```bash") < README.index("## ")
 
@@ -52,3 +52,24 @@ def test_example_schedule_files_load(path: Path) -> None:
     assert lrlab.parse(repr(schedule)) == schedule
     values = schedule(np.arange(20_000))
     assert np.all(np.isfinite(values)) and values.min() >= 0 and values.max() > 0
+
+
+def test_main_job_compares_and_leaves_a_report(tmp_path: Path) -> None:
+    """The lrlab part of the README's main job, as written (output and store in tmp)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    import json
+    import shlex
+
+    from lrlab.cli import main
+
+    argv = shlex.split(opening_commands()[0].split(".venv/bin/lrlab ", 1)[1])
+    out = tmp_path / argv[argv.index("--out") + 1]
+    argv[argv.index("--out") + 1] = str(out)
+    assert main([*argv, "--store", str(tmp_path / "runs.db"), "--progress", "none"]) == 0
+    rows = json.loads((out / "summary.json").read_text())
+    assert len(rows) == 15 and {row["status"] for row in rows} == {"finished"}
+    # digits has 10 balanced classes (chance 0.10).
+    assert min(row["val_accuracy"] for row in rows) > 0.9
+    assert (out / "report.html").stat().st_size > 50_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,17 @@ def test_compare_prints_the_table_and_writes_summary_plots_and_report(
     mean = np.mean([row["val_accuracy"] for row in rows[:2]])
     assert f"{mean:.4f} ± " in table[0]
     assert "Epoch 4/4 - " in comparison["stdout"]
+
+
+def test_the_comparison_report_renders_in_headless_chromium(
+    comparison: dict[str, Any], screenshot: Callable[[Path], np.ndarray]
+) -> None:
+    pixels = screenshot(comparison["out"] / "report.html")
+    assert pixels.std() > 10.0
+    spread = pixels.max(axis=-1) - pixels.min(axis=-1)
+    # The overlay plots' coloured lines: strongly saturated pixels (text and the ggplot
+    # grey background have none).
+    assert (spread > 120).sum() > 500
 
 
 def test_runs_list_json_show_compare_export_and_rm(

@@ -121,9 +121,13 @@ class Trainer:
         self.epoch = 0
         self.batch = 0
         self._order = torch.zeros(0, dtype=torch.int64)
-        self._loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        self._correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        self._seen = 0
+        # Per-step mean loss and correct count of the current epoch, filled in place: one
+        # small write per step, summed (in float64) at the epoch's end.
+        self._losses = torch.zeros(self.steps_per_epoch, dtype=torch.float32, device=self.device)
+        self._corrects = torch.zeros(self.steps_per_epoch, dtype=torch.int64, device=self.device)
+        self._sizes = torch.full((self.steps_per_epoch,), config.batch_size, dtype=torch.float64)
+        self._sizes[-1] = len(self.y_train) - config.batch_size * (self.steps_per_epoch - 1)
+        self._sizes = self._sizes.to(self.device)
         self._epoch_seconds = 0.0
         self._epoch_lr = math.nan
 
@@ -217,15 +221,19 @@ class Trainer:
                 self._start_epoch()
             progress.start_epoch(self.epoch, self.config.epochs, self.steps_per_epoch, self.batch)
             started = time.perf_counter()
+            checked = self.batch
             while self.batch < self.steps_per_epoch:
                 self._train_step()
                 self.batch += 1
                 progress.advance()
                 last = self.batch == self.steps_per_epoch
-                if (self.batch % check_every == 0 or last) and not self._loss_is_finite():
+                due = last or self.batch - checked >= check_every
+                if due and not self._finite_from(0 if last else checked):
                     self._epoch_seconds += time.perf_counter() - started
                     on_epoch_end(self.epoch, self._train_metrics(diverged=True))
                     return DIVERGED
+                if due:
+                    checked = self.batch
                 if stop.requested and not last:
                     self._epoch_seconds += time.perf_counter() - started
                     return INTERRUPTED
@@ -243,9 +251,8 @@ class Trainer:
 
     def _start_epoch(self) -> None:
         self._order = torch.randperm(len(self.y_train), generator=self.generator)
-        self._loss_sum.zero_()
-        self._correct.zero_()
-        self._seen = 0
+        self._losses.zero_()
+        self._corrects.zero_()
         self._epoch_seconds = 0.0
         self._epoch_lr = float(self.optimizer.param_groups[0]["lr"])
 
@@ -262,18 +269,20 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()  # type: ignore[union-attr]
         with torch.no_grad():
-            self._loss_sum += loss.detach().double() * len(targets)
-            self._correct += (logits.argmax(1) == targets).sum()
-        self._seen += len(targets)
+            self._losses[self.batch] = loss.detach()
+            self._corrects[self.batch] = (logits.argmax(1) == targets).sum()
 
-    def _loss_is_finite(self) -> bool:
-        return bool(torch.isfinite(self._loss_sum))
+    def _finite_from(self, first: int) -> bool:
+        """Whether the losses of steps ``first .. batch-1`` of this epoch are all finite."""
+        return bool(torch.isfinite(self._losses[first : self.batch]).all())
 
     def _train_metrics(self, *, diverged: bool) -> dict[str, float | None]:
-        seen = max(self._seen, 1)
+        done = slice(0, self.batch)
+        seen = max(float(self._sizes[done].sum()), 1.0)
+        loss_sum = (self._losses[done].double() * self._sizes[done]).sum()
         return {
-            "loss": None if diverged else float(self._loss_sum) / seen,
-            "accuracy": int(self._correct) / seen,
+            "loss": None if diverged else float(loss_sum) / seen,
+            "accuracy": int(self._corrects[done].sum()) / seen,
             "val_loss": None,
             "val_accuracy": None,
             "lr": self._epoch_lr,
@@ -338,9 +347,8 @@ class Trainer:
             "epoch": self.epoch,
             "batch": self.batch,
             "order": self._order.clone(),
-            "loss_sum": self._loss_sum.cpu(),
-            "correct": self._correct.cpu(),
-            "seen": self._seen,
+            "losses": self._losses.cpu(),
+            "corrects": self._corrects.cpu(),
             "epoch_seconds": self._epoch_seconds,
             "epoch_lr": self._epoch_lr,
         }
@@ -366,9 +374,8 @@ class Trainer:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         self._order = state["order"].clone()
-        self._loss_sum = state["loss_sum"].to(self.device)
-        self._correct = state["correct"].to(self.device)
-        self._seen = int(state["seen"])
+        self._losses = state["losses"].to(self.device)
+        self._corrects = state["corrects"].to(self.device)
         self._epoch_seconds = float(state["epoch_seconds"])
         self._epoch_lr = float(state["epoch_lr"])
 
