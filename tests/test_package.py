@@ -44,6 +44,17 @@ def test_an_adapter_without_its_framework_names_the_extra(
     assert f"pip install 'lrlab[{extra}]'" in result.stdout
 
 
+@pytest.mark.parametrize("command", ["run --dataset digits --model mlp", "resume 1", "inspect 1"])
+def test_lab_commands_without_torch_name_the_extra(command: str) -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        f"from lrlab.cli import main; sys.exit(main({command.split()!r}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "the lab needs torch: pip install 'lrlab[lab]'" in result.stderr
+
+
 def test_py_typed_marker_ships() -> None:
     assert importlib.resources.files("lrlab").joinpath("py.typed").is_file()
 

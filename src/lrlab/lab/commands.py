@@ -204,6 +204,23 @@ def add_commands(commands: Any) -> dict[str, Handler]:
 
 # -- helpers ----------------------------------------------------------------------------
 
+_LAB_MODULES = ("torch", "matplotlib", "sklearn", "PIL")
+
+
+def _require_lab() -> None:
+    """Raise an ImportError naming the extra when a module the lab needs is missing."""
+    import importlib
+
+    for name in _LAB_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing = name
+            break
+    else:
+        return
+    raise ImportError(f"the lab needs {missing}: pip install 'lrlab[lab]'")
+
 
 def _store(args: argparse.Namespace) -> RunStore:
     return open_store(args.store)
@@ -227,6 +244,7 @@ def _command_line() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    _require_lab()
     from lrlab.lab.run import start_run
 
     config = RunConfig.from_dict(_given(args, (*_RUN_OPTIONS, "schedule", "seed")))
@@ -257,6 +275,7 @@ def _after_run(outcome: Any, store: RunStore) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    _require_lab()
     from lrlab.lab.run import resume_run
 
     with _store(args) as store, stop_on_signals() as stop:
@@ -274,6 +293,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    _require_lab()
     from lrlab.lab.compare import (
         comparison_from,
         format_table,
@@ -466,6 +486,7 @@ _RUNS_ACTIONS: dict[str, Callable[[argparse.Namespace, RunStore], int]] = {
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    _require_lab()
     from lrlab.lab.inspect import inspect_run
 
     with _store(args) as store:

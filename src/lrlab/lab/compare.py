@@ -33,6 +33,7 @@ from lrlab.lab.config import RunConfig
 from lrlab.lab.interrupt import StopRequest
 from lrlab.lab.progress import Progress
 from lrlab.lab.store import RunStore
+from lrlab.schedules import preset_names
 
 SUMMARY_FIELDS = (
     "schedule",
@@ -211,8 +212,7 @@ def comparison_from(table: Mapping[str, Any]) -> Comparison:
 
 def _lr_for_presets(entry: ScheduleEntry, lr: float) -> ScheduleEntry:
     """A comparison-wide ``lr`` applies to the preset entries (spec text has its own)."""
-    probe = RunConfig(dataset="-", model="-", schedule=entry.overrides["schedule"])
-    if not probe.is_preset or "lr" in entry.overrides:
+    if entry.overrides["schedule"] not in preset_names() or "lr" in entry.overrides:
         return entry
     return ScheduleEntry(entry.label, {**entry.overrides, "lr": lr})
 
