@@ -150,23 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("kinds", help="list schedule kinds and presets")
 
-    find = commands.add_parser(
-        "find",
-        help="run an LR range test and print the suggested LR and cyclic bounds",
-        description="Sweep the LR over a short training run of a built-in task, then print "
-        "the suggested LR of each method, the cyclic and one-cycle bounds, and why a "
-        "suggestion is missing if one is. The model is left as it was.",
-    )
-    find.add_argument("--dataset", default="digits", help="built-in dataset (digits)")
-    find.add_argument("--model", default="mlp", help="built-in model: mlp or cnn")
-    find.add_argument("--optimizer", default="sgd", help="sgd (momentum 0.9) or adam")
-    find.add_argument("--batch-size", type=_positive_int, default=64)
-    find.add_argument("--num-steps", type=_positive_int, default=100, help="sweep length")
-    find.add_argument("--start-value", type=_positive_float, default=1e-7)
-    find.add_argument("--end-value", type=_positive_float, default=10.0)
-    find.add_argument("--seed", type=int, default=0)
-    find.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    find.add_argument("-o", "--output", default="lr_find.png", help="plot to write")
     parser.set_defaults(lab_commands=_lab_commands(commands))
     return parser
 
@@ -247,48 +230,6 @@ def _kinds() -> None:
     print(f"presets: {', '.join(preset_names())}")
 
 
-def _find(args: argparse.Namespace) -> None:
-    from lrlab.finder._tasks import build_task
-    from lrlab.torch import find_lr
-
-    task = build_task(
-        args.dataset,
-        args.model,
-        optimizer=args.optimizer,
-        batch_size=args.batch_size,
-        seed=args.seed,
-    )
-    result = find_lr(
-        task.model,
-        task.train_loader,
-        task.loss_fn,
-        task.optimizer,
-        start_value=args.start_value,
-        end_value=args.end_value,
-        num_steps=args.num_steps,
-    )
-    path = result.plot(args.output, title=f"LR range test: {args.dataset} / {args.model}")
-    if args.json:
-        print(json.dumps({"dataset": args.dataset, "model": args.model, **result.to_dict()}))
-        return
-    print(
-        f"range test: {args.dataset} / {args.model} / {args.optimizer}, "
-        f"{result.steps} of {result.num_steps_requested} steps ({result.stop_reason})"
-    )
-    for name, item in result.suggestions().items():
-        shown = f"{item.lr:.3g}" if item.lr is not None else f"none: {item.reason}"
-        print(f"  {name:<15} {shown}")
-    edges = result.bounds()
-    if edges.reason is None:
-        print(
-            f"cyclic: base_value={edges.base_value:.3g} max_value={edges.max_value:.3g}; "
-            f"one_cycle: peak_value={edges.peak_value:.3g}"
-        )
-    else:
-        print(f"bounds: none: {edges.reason}")
-    print(f"wrote {path}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``lrlab`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -300,8 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             _plot(args)
         elif args.command == "table":
             _table(args)
-        elif args.command == "find":
-            _find(args)
         else:
             _kinds()
     except BrokenPipeError:

@@ -184,6 +184,29 @@ def add_commands(commands: Any) -> dict[str, Handler]:
     for action in (listing, show, side, export, remove):
         _add_common(action)
 
+    find = commands.add_parser(
+        "find",
+        help="run an LR range test and print the suggested LR and cyclic bounds",
+        description="Sweep the LR over a short training run of a lab model on a lab dataset, "
+        "then print the suggested LR of each method, the cyclic and one-cycle bounds, and why "
+        "a suggestion is missing if one is. The model is left as it was.",
+    )
+    find.add_argument("--dataset", default="digits", help="a lab dataset (default digits)")
+    find.add_argument("--model", default="mlp", help="a lab model (default mlp)")
+    find.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
+    find.add_argument("--momentum", type=_real, help="SGD momentum (default 0.9)")
+    find.add_argument("--batch-size", type=_integer(1), default=64)
+    find.add_argument("--augment", type=_names, help=f"comma list of {', '.join(AUGMENTATIONS)}")
+    find.add_argument("--limit", type=_integer(1), help="use this many training rows")
+    find.add_argument("--device", choices=DEVICES)
+    find.add_argument("--num-steps", type=_integer(2), default=100, help="sweep length")
+    find.add_argument("--start-value", type=_real, default=1e-7, help="first LR of the sweep")
+    find.add_argument("--end-value", type=_real, default=10.0, help="last LR of the sweep")
+    find.add_argument("--seed", type=_integer(0), default=0)
+    find.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    find.add_argument("-o", "--output", default="lr_find.png", help="plot to write")
+    _add_data_dir(find)
+
     inspect = commands.add_parser(
         "inspect",
         help="misclassified test images with Grad-CAM heatmaps, for an image run",
@@ -198,6 +221,7 @@ def add_commands(commands: Any) -> dict[str, Handler]:
         "compare": _compare,
         "resume": _resume,
         "runs": _runs,
+        "find": _find,
         "inspect": _inspect,
     }
 
@@ -480,6 +504,45 @@ _RUNS_ACTIONS: dict[str, Callable[[argparse.Namespace, RunStore], int]] = {
     "export": _runs_export,
     "rm": _runs_rm,
 }
+
+
+# -- find -------------------------------------------------------------------------------------
+
+
+def _find(args: argparse.Namespace) -> int:
+    _require_lab()
+    from lrlab.lab.run import load_run_data
+    from lrlab.lab.train import Trainer
+
+    settings = _given(args, ("dataset", "model", "optimizer", "momentum", "batch_size",
+                             "augment", "limit", "device", "seed"))  # fmt: skip
+    config = RunConfig.from_dict(settings)
+    trainer = Trainer(config, load_run_data(config, args.data_dir))
+    result = trainer.range_test(
+        args.num_steps, start_value=args.start_value, end_value=args.end_value
+    )
+    title = f"LR range test: {config.model} on {config.dataset}"
+    path = result.plot(args.output, title=title)
+    if args.json:
+        print(json.dumps({"dataset": config.dataset, "model": config.model, **result.to_dict()}))
+        return 0
+    print(
+        f"range test: {config.dataset} / {config.model} / {config.optimizer}, "
+        f"{result.steps} of {result.num_steps_requested} steps ({result.stop_reason})"
+    )
+    for name, item in result.suggestions().items():
+        shown = f"{item.lr:.3g}" if item.lr is not None else f"none: {item.reason}"
+        print(f"  {name:<15} {shown}")
+    edges = result.bounds()
+    if edges.reason is None:
+        print(
+            f"cyclic: base_value={edges.base_value:.3g} max_value={edges.max_value:.3g}; "
+            f"one_cycle: peak_value={edges.peak_value:.3g}"
+        )
+    else:
+        print(f"bounds: none: {edges.reason}")
+    print(f"wrote {path}")
+    return 0
 
 
 # -- inspect ----------------------------------------------------------------------------------

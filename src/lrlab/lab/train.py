@@ -157,11 +157,18 @@ class Trainer:
         self.schedule = schedule
         self.scheduler = scheduler(self.optimizer, schedule, unit="step", hold=True)
 
-    def range_test(self, num_steps: int) -> Any:
+    def range_test(self, num_steps: int, **options: Any) -> Any:
         """Run :func:`lrlab.find_lr` over training batches; the model is left as it was.
 
         The batches come from their own generator (seed ``config.seed``), so the range
         test does not change the order or augmentations training sees.
+
+        Args:
+            num_steps: Sweep length, in optimizer steps.
+            **options: Other :func:`lrlab.find_lr` keywords (``start_value``, ...).
+
+        Returns:
+            The :class:`~lrlab.finder.RangeTestResult`.
         """
         return find_lr(
             self.forward,
@@ -170,6 +177,7 @@ class Trainer:
             self.optimizer,
             num_steps=num_steps,
             amp_dtype=torch.bfloat16 if self.device.type == "cuda" else None,
+            **options,
         )
 
     # -- batches ----------------------------------------------------------------------
