@@ -39,7 +39,6 @@ from torch import nn
 
 import lrlab
 import lrlab.torch
-from lrlab.finder._tasks import build_model, digits_arrays
 
 GRID = [10.0 ** (exponent / 2) for exponent in range(-6, 1)]  # 1e-3 .. 1, 7 points
 
@@ -91,13 +90,38 @@ def ionosphere(seed: int) -> Benchmark:
     )  # fmt: skip
 
 
+def digits_arrays(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """sklearn's 8x8 ``digits``: pixels scaled to [0, 1], standardized with the training
+    mean and deviation, a seeded 75/25 split; ``(x_train, y_train, x_test, y_test)``."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    images = (data.data / 16.0).astype(np.float32)
+    labels = data.target.astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    train, test = order[: int(0.75 * len(labels))], order[int(0.75 * len(labels)) :]
+    mean, std = images[train].mean(axis=0), images[train].std(axis=0) + 1e-6
+    scaled = (images - mean) / std
+    return scaled[train], labels[train], scaled[test], labels[test]
+
+
+def digits_cnn() -> nn.Module:
+    """Two 3x3 conv + BatchNorm blocks on the 8x8 images, then a linear head."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 8, 8)),
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32 * 4, 10),
+    )  # fmt: skip
+
+
 def digits(seed: int) -> Benchmark:
     """A BatchNorm CNN on sklearn's digits."""
     x_train, y_train, x_test, y_test = digits_arrays(seed)
     return Benchmark(
         "digits CNN",
         x_train, y_train, x_test, y_test,
-        lambda: build_model("cnn"),
+        digits_cnn,
         nn.functional.cross_entropy,
         lambda logits: logits.argmax(dim=1),
         momentum=0.9, epochs=10, batch_size=64, finder_batch=16,
