@@ -238,3 +238,14 @@ def test_inspect_writes_a_grad_cam_grid_for_an_image_run(
     capsys.readouterr()
     assert main(lab(tmp_path, "inspect", "2")) == 2
     assert "not an image dataset" in capsys.readouterr().err
+
+
+def test_compare_with_the_bar_shows_every_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(lab(tmp_path, "compare", "--dataset", "synthetic", "--model", "mlp",
+                    "--schedules", "none,cosine", "--epochs", "2", "--out", str(tmp_path),
+                    "--progress", "bar"))  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("Epoch 2/2 - ") == 2 and "run 2: finished" in out

@@ -9,12 +9,13 @@ in ``compare`` the config file's values; flags given override the file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -250,10 +251,18 @@ def _store(args: argparse.Namespace) -> RunStore:
     return open_store(args.store)
 
 
-def _progress(args: argparse.Namespace) -> Progress:
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace) -> Iterator[Progress]:
+    """The ``--progress`` choice, closed (its bar removed) when the command ends."""
     if args.progress == "none":
-        return make_progress(None)
-    return make_progress(sys.stdout, bar={"auto": None, "bar": True, "lines": False}[args.progress])
+        progress = make_progress(None)
+    else:
+        bar = {"auto": None, "bar": True, "lines": False}[args.progress]
+        progress = make_progress(sys.stdout, bar=bar)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
@@ -272,12 +281,12 @@ def _run(args: argparse.Namespace) -> int:
     from lrlab.lab.run import start_run
 
     config = RunConfig.from_dict(_given(args, (*_RUN_OPTIONS, "schedule", "seed")))
-    with _store(args) as store, stop_on_signals() as stop:
+    with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = start_run(
             config,
             store=store,
             out_dir=args.out,
-            progress=_progress(args),
+            progress=progress,
             stop=stop,
             data_dir=args.data_dir,
             lr_plot=args.lr_plot,
@@ -302,11 +311,11 @@ def _resume(args: argparse.Namespace) -> int:
     _require_lab()
     from lrlab.lab.run import resume_run
 
-    with _store(args) as store, stop_on_signals() as stop:
+    with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = resume_run(
             args.run_id,
             store=store,
-            progress=_progress(args),
+            progress=progress,
             stop=stop,
             lr=args.lr,
             schedule=args.schedule,
@@ -332,12 +341,12 @@ def _compare(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         table["seeds"] = args.seeds
     comparison = comparison_from(table)
-    with _store(args) as store, stop_on_signals() as stop:
+    with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = run_comparison(
             comparison,
             store=store,
             out_dir=args.out,
-            progress=_progress(args),
+            progress=progress,
             stop=stop,
             data_dir=args.data_dir,
             command=_command_line(),

@@ -355,8 +355,6 @@ def _train(
             error=None if stopped else f"{type(error).__name__}: {error}",
         )
         raise
-    finally:
-        progress.close()
     seconds = earlier_seconds + time.perf_counter() - began
     store.set_status(run_id, status, seconds=seconds)
     progress.message(f"run {run_id}: {status} in {seconds:.1f}s")
