@@ -37,6 +37,11 @@ from lrlab.schedules import Constant, PerEpoch, Schedule, Sequence, parse, prese
 CHECKPOINT = "checkpoint.pt"
 """The checkpoint file's name inside a run directory."""
 
+FINDER_STEPS = 100
+"""Length of the range test of ``schedule="auto"``, in optimizer steps (``find_lr``'s
+default). Shorter sweeps move the LR too fast for a BatchNorm CNN with momentum to follow:
+on a 2000-image CIFAR-10 subset, 32 steps suggested 0.0008 and 100 steps 0.0066."""
+
 RESUMABLE = ("interrupted", "diverged", "failed", "finished", "running")
 """Statuses :func:`resume_run` accepts (``running`` only when its process is gone)."""
 
@@ -128,8 +133,8 @@ def start_run(
     trainer = Trainer(config, load_run_data(config, data_dir))
     range_test = None
     if config.schedule == AUTO:
-        progress.message(f"range test: {_finder_steps(trainer)} steps")
-        range_test = trainer.range_test(_finder_steps(trainer))
+        progress.message(f"range test: {FINDER_STEPS} steps")
+        range_test = trainer.range_test(FINDER_STEPS)
         schedule: Schedule = _one_cycle_from(range_test, trainer.total_steps)
         progress.message(f"range test: one_cycle at peak {schedule.peak_value:.3g}")
     else:
@@ -249,11 +254,6 @@ def resume_run(
     return _train(
         trainer, run_id, store, directory, paths, progress, stop, began, record["seconds"] or 0.0
     )
-
-
-def _finder_steps(trainer: Trainer) -> int:
-    """Range-test length: about one epoch, within 30..100 steps."""
-    return min(100, max(30, trainer.steps_per_epoch))
 
 
 def _one_cycle_from(result: Any, total_steps: int) -> Schedule:
