@@ -24,6 +24,7 @@ import numpy as np
 
 from lrlab import __version__
 from lrlab._files import write_text_atomic
+from lrlab.finder import one_cycle_from
 from lrlab.lab.checkpoint import load_checkpoint, save_checkpoint
 from lrlab.lab.config import AUTO, DEFAULT_LR, RunConfig
 from lrlab.lab.data import Dataset, load_dataset
@@ -32,7 +33,7 @@ from lrlab.lab.plots import plot_lr, plot_training
 from lrlab.lab.progress import Progress
 from lrlab.lab.store import RunStore
 from lrlab.lab.train import FINISHED, INTERRUPTED, Trainer
-from lrlab.schedules import Constant, PerEpoch, Schedule, Sequence, parse, preset
+from lrlab.schedules import Constant, PerEpoch, Schedule, Sequence, parse, preset, preset_names
 
 CHECKPOINT = "checkpoint.pt"
 """The checkpoint file's name inside a run directory."""
@@ -135,7 +136,7 @@ def start_run(
     if config.schedule == AUTO:
         progress.message(f"range test: {FINDER_STEPS} steps")
         range_test = trainer.range_test(FINDER_STEPS)
-        schedule: Schedule = _one_cycle_from(range_test, trainer.total_steps)
+        schedule: Schedule = one_cycle_from(range_test, trainer.total_steps)
         progress.message(f"range test: one_cycle at peak {schedule.peak_value:.3g}")
     else:
         schedule = step_schedule(config, trainer.steps_per_epoch)
@@ -182,9 +183,10 @@ def resume_run(
     schedule becomes ``sequence(old, new, durations=[k])`` where ``k`` is the number of
     steps already taken, so ``new`` sees its own time from 0. ``lr`` alone means
     ``constant(lr)``; a preset ``schedule`` is built with ``lr`` (else the run's LR) over
-    the remaining epochs; spec text counts in the run's unit. The change is recorded as a
-    new segment. The LR always comes from the schedule, never from the checkpoint's
-    optimizer state. With neither, the run continues exactly (bit for bit on the CPU).
+    the remaining epochs; spec text (without ``lr``) counts in the run's unit. The change
+    is recorded as a new segment. The LR always comes from the schedule, never from the
+    checkpoint's optimizer state. With neither, the run continues exactly (bit for bit on
+    the CPU).
 
     Args:
         run_id: The run to continue.
@@ -222,7 +224,7 @@ def resume_run(
     trainer = Trainer(config, load_run_data(config, data_dir))
     old = parse(state["schedule"])
     taken = done_epochs * trainer.steps_per_epoch + int(state["batch"])
-    new = _new_piece(config, trainer.steps_per_epoch, lr=lr, schedule=schedule)
+    new = _new_piece(config, trainer.steps_per_epoch, done_epochs, lr=lr, schedule=schedule)
     current = old if new is None else _switch(old, new, taken)
     trainer.attach_schedule(current)
     with warnings.catch_warnings():
@@ -254,12 +256,6 @@ def resume_run(
     return _train(
         trainer, run_id, store, directory, paths, progress, stop, began, record["seconds"] or 0.0
     )
-
-
-def _one_cycle_from(result: Any, total_steps: int) -> Schedule:
-    from lrlab.finder import one_cycle_from
-
-    return one_cycle_from(result, total_steps)
 
 
 def _check_resumable(record: dict[str, Any]) -> None:
@@ -295,21 +291,31 @@ def checkpoint_of(record: dict[str, Any]) -> Path:
 
 
 def _new_piece(
-    config: RunConfig, steps_per_epoch: int, *, lr: float | None, schedule: str | None
+    config: RunConfig,
+    steps_per_epoch: int,
+    done_epochs: int,
+    *,
+    lr: float | None,
+    schedule: str | None,
 ) -> Schedule | None:
+    """The schedule from the resume point on, in its own time, or None to keep the old."""
     if schedule is None:
         return None if lr is None else Constant(value=lr)
-    remaining = config.replace(schedule=schedule, lr=lr if lr is not None else config.lr)
-    if remaining.schedule == AUTO:
-        raise ValueError("resume: --schedule auto is not supported; give a preset or a spec")
-    if remaining.is_preset:
+    if schedule in preset_names():
+        init = lr if lr is not None else config.lr if config.lr is not None else DEFAULT_LR
         return preset(
             schedule,
-            init_value=remaining.lr if remaining.lr is not None else DEFAULT_LR,
-            epochs=config.epochs,
+            init_value=init,
+            epochs=max(config.epochs - done_epochs, 1),
             steps_per_epoch=steps_per_epoch,
         )
-    return step_schedule(remaining, steps_per_epoch)
+    if schedule == AUTO:
+        raise ValueError("resume: --schedule auto is not supported; give a preset or a spec")
+    if lr is not None:
+        raise ValueError(
+            f"resume: --lr applies to a preset --schedule; {schedule!r} sets its own LRs"
+        )
+    return step_schedule(config.replace(schedule=schedule, lr=None), steps_per_epoch)
 
 
 def _switch(old: Schedule, new: Schedule, taken: int) -> Schedule:
