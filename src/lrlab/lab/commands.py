@@ -409,13 +409,14 @@ def _runs_list(args: argparse.Namespace, store: RunStore) -> int:
 def _print_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
     def cell(value: Any) -> str:
         if isinstance(value, float):
-            return f"{value:.4f}"
+            return f"{value:.4g}"
         return "-" if value is None else str(value)
 
     table = [list(keys), *[[cell(row.get(key)) for key in keys] for row in rows]]
     widths = [max(len(line[i]) for line in table) for i in range(len(keys))]
     for line in table:
-        print("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)))
+        cells = (text.ljust(width) for text, width in zip(line, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def _runs_show(args: argparse.Namespace, store: RunStore) -> int:
