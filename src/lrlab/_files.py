@@ -36,8 +36,8 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())  # mkstemp made it 0600
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

@@ -168,3 +168,13 @@ def test_a_stop_ends_the_comparison_after_the_current_run(tmp_path: Path) -> Non
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [r["status"] for r in summary] == ["finished", "interrupted"]
     assert (tmp_path / "report.html").is_file()
+
+
+def test_flags_win_over_the_file_and_its_entries() -> None:
+    table = {"dataset": "digits", "model": "mlp", "epochs": 50, "lr": 0.1,
+             "schedules": [{"schedule": "none", "epochs": 30, "lr": 0.2},
+                           {"schedule": "constant(value=0.3)", "batch_size": 8}]}  # fmt: skip
+    comparison = comparison_from(table, {"epochs": 2, "lr": 0.05})
+    first, second = (comparison.config(entry, 0) for entry in comparison.entries)
+    assert (first.epochs, first.lr) == (2, 0.05)
+    assert (second.epochs, second.lr, second.batch_size) == (2, None, 8)

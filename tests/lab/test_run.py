@@ -237,3 +237,41 @@ def test_resume_with_spec_text_after_a_preset_run(tmp_path: Path) -> None:
         more = resume_run(first.run_id, store=store, progress=quiet(), stop=StopRequest(),
                           schedule=spec, epochs=4)  # fmt: skip
     assert [epoch["lr"] for epoch in more.history][1:] == [0.05, 0.02, 0.01]
+
+
+def test_a_single_leftover_example_joins_the_last_batch() -> None:
+    """65 images in batches of 32: BatchNorm1d (minivggnet's head) cannot train on 1."""
+    from lrlab.lab.data import Dataset
+    from lrlab.lab.train import Trainer, batch_starts
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, size=(81, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(81, dtype=np.int64) % 2
+    data = Dataset("noise", pixels[:65], labels[:65], pixels[65:], labels[65:], ("a", "b"), "-")
+    trainer = Trainer(RunConfig(dataset="noise", model="minivggnet", epochs=1), data)
+    schedule = trainer.config.resolve_schedule(2)
+    trainer.attach_schedule(schedule)
+    assert trainer.steps_per_epoch == 2 and batch_starts(65, 32) == [0, 32, 65]
+    seen: list[dict[str, Any]] = []
+    status = trainer.fit(progress=quiet(), stop=StopRequest(),
+                         on_epoch_end=lambda epoch, metrics: seen.append(metrics))  # fmt: skip
+    assert status == "finished" and schedule(0.0) == 0.01
+    assert seen[0]["accuracy"] is not None and 0.0 <= seen[0]["accuracy"] <= 1.0
+
+
+def test_resume_says_when_a_finite_schedule_has_ended(tmp_path: Path) -> None:
+    import io
+
+    with open_store(tmp_path / "runs.db") as store:
+        first = start_run(digits(schedule="cosine", lr=0.1, epochs=2), store=store,
+                          out_dir=tmp_path, progress=quiet(), stop=StopRequest())  # fmt: skip
+        shown = io.StringIO()
+        resume_run(first.run_id, store=store, progress=LineProgress(shown),
+                   stop=StopRequest(), epochs=3)  # fmt: skip
+        spec_run = start_run(digits(schedule="constant(value=0.1)", lr=None, epochs=1),
+                             store=store, out_dir=tmp_path, progress=quiet(),
+                             stop=StopRequest())  # fmt: skip
+        with pytest.raises(ValueError, match="give --lr for the preset 'linear'"):
+            resume_run(spec_run.run_id, store=store, progress=quiet(), stop=StopRequest(),
+                       schedule="linear", epochs=2)  # fmt: skip
+    assert "the schedule ends at step 44; the LR then stays at 0 until step 66" in shown.getvalue()

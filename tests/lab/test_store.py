@@ -196,3 +196,17 @@ def test_a_writer_killed_mid_stream_leaves_a_sound_store(tmp_path: Path) -> None
     assert len(epochs) >= 50
     assert [row["epoch"] for row in epochs] == list(range(len(epochs)))
     assert epochs[-1]["loss"] == pytest.approx(1.0 / len(epochs))
+
+
+def test_processes_opening_a_new_store_together_all_succeed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "runs.db"
+    code = f"from lrlab.lab.store import open_store; open_store({str(path)!r}).close()"
+    processes = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+                 for _ in range(6)]  # fmt: skip
+    errors = [process.communicate(timeout=60)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 6, errors
+    with open_store(path) as store:
+        assert store.integrity_check() == "ok"

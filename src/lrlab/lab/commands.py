@@ -1,9 +1,12 @@
-"""The lab's commands: ``lrlab run``, ``compare``, ``resume``, ``runs ...`` and ``inspect``.
+"""The lab's commands: ``lrlab run``, ``compare``, ``resume``, ``runs ...``, ``find`` and
+``inspect``.
 
-:func:`add_commands` adds them to the ``lrlab`` parser; each handler returns the exit
-code: 0 done, 1 a run diverged, 130 interrupted (Ctrl+C or SIGTERM; the run keeps a
-checkpoint for ``lrlab resume``). Settings left out take :class:`RunConfig`'s defaults, and
-in ``compare`` the config file's values; flags given override the file.
+:func:`add_commands` adds them to the ``lrlab`` parser. Each handler returns the exit code:
+0 done; 1 when ``lrlab run`` or ``lrlab resume`` ended in a diverged run (in ``compare`` a
+diverged run is a result in its table, exit 0); 130 interrupted (Ctrl+C or SIGTERM; the
+run keeps a checkpoint for ``lrlab resume``). Settings left out take :class:`RunConfig`'s
+defaults, and in ``compare`` the config file's; flags given win over the file, including
+its per-schedule entries (``--lr`` then sets the LR of the preset entries).
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=_integer(1))
     group.add_argument("--optimizer", choices=OPTIMIZERS)
     group.add_argument("--momentum", type=_real, help="SGD momentum (default 0.9)")
-    group.add_argument("--nesterov", action="store_true", default=None)
+    group.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="SGD only")
     group.add_argument("--weight-decay", type=_real, help="default: the model's reference L2")
     group.add_argument("--unit", choices=UNITS, help="what spec text's t counts")
     group.add_argument("--augment", type=_names, help=f"comma list of {', '.join(AUGMENTATIONS)}")
@@ -107,7 +110,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--limit", type=_integer(1), help="train on this many rows")
     group.add_argument("--device", choices=DEVICES)
     group.add_argument("--threads", type=_integer(1), help="torch CPU threads")
-    group.add_argument("--compile", action="store_true", default=None, help="torch.compile")
+    group.add_argument("--compile", action=argparse.BooleanOptionalAction, help="torch.compile")
     _add_data_dir(parser)
     _add_common(parser)
     _add_progress(parser)
@@ -335,12 +338,11 @@ def _compare(args: argparse.Namespace) -> int:
     )
 
     table = read_comparison_file(args.config) if args.config else {}
-    table.update(_given(args, _RUN_OPTIONS))
     if args.schedules is not None:
         table["schedules"] = args.schedules
     if args.seeds is not None:
         table["seeds"] = args.seeds
-    comparison = comparison_from(table)
+    comparison = comparison_from(table, _given(args, _RUN_OPTIONS))
     with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = run_comparison(
             comparison,

@@ -184,13 +184,21 @@ def read_comparison_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return table
 
 
-def comparison_from(table: Mapping[str, Any]) -> Comparison:
+def comparison_from(
+    table: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> Comparison:
     """Build a :class:`Comparison` from a config table (see module docs).
+
+    Args:
+        table: The comparison's settings, as a config file holds them.
+        overrides: Run-config fields that win over the table and over every schedule
+            entry (command-line flags); an ``lr`` here replaces the LR of preset entries.
 
     Raises:
         TypeError, ValueError: For a missing or invalid key.
     """
-    values = dict(table)
+    forced = dict(overrides or {})
+    values = {**table, **forced}
     if "schedules" not in values:
         raise ValueError("compare: the config needs 'schedules'")
     items = values.pop("schedules")
@@ -204,10 +212,13 @@ def comparison_from(table: Mapping[str, Any]) -> Comparison:
             raise ValueError(f"compare: {entry_key!r} is set per run; use 'schedules'/'seeds'")
     lr = values.pop("lr", None)
     base = RunConfig.from_dict(values)
-    entries = tuple(entry_from(item) for item in items)
-    if lr is not None:
-        entries = tuple(_lr_for_presets(entry, lr) for entry in entries)
-    return Comparison(base=base, entries=entries, seeds=seeds)
+    entries = []
+    for item in items:
+        entry = entry_from(item)
+        kept = {key: value for key, value in entry.overrides.items() if key not in forced}
+        entry = ScheduleEntry(entry.label, kept)
+        entries.append(entry if lr is None else _lr_for_presets(entry, lr))
+    return Comparison(base=base, entries=tuple(entries), seeds=seeds)
 
 
 def _lr_for_presets(entry: ScheduleEntry, lr: float) -> ScheduleEntry:
@@ -225,9 +236,13 @@ def _mean_std(values: Sequence[float | None]) -> tuple[float, float] | None:
 
 
 def aggregate(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per schedule (in first-seen order): the run count and statuses, and mean ± std over
-    seeds of the final and best val accuracy, final val loss and seconds (finite values;
-    a diverged run counts in ``runs`` only)."""
+    """Per schedule (in first-seen order): the run count by status, and mean ± std over its
+    runs of the final and best val accuracy, the final val loss and the seconds.
+
+    Only finite values count: a run that diverged has no final metrics, so it adds its
+    best val accuracy and its seconds only; an interrupted run adds its last epoch. The
+    ``runs`` column shows how many runs of each status are behind the numbers.
+    """
     labels = list(dict.fromkeys(row["schedule"] for row in rows))
     table = []
     for label in labels:
@@ -271,7 +286,7 @@ class ComparisonOutcome:
         rows: One summary object per run that ran (:data:`SUMMARY_FIELDS`).
         table: The aggregated rows, one per schedule.
         directory: Where ``summary.json``, the plots and ``report.html`` are.
-        interrupted: Whether a stop signal ended it before every run was done.
+        interrupted: Whether a stop signal cut a run short or skipped runs.
     """
 
     rows: list[dict[str, Any]]
@@ -329,7 +344,9 @@ def run_comparison(
     table = aggregate(rows)
     if rows:
         _write_outputs(comparison, directory, rows, table, outcomes, command)
-    return ComparisonOutcome(rows, table, directory, interrupted=stop.requested)
+    planned = len(comparison.entries) * len(comparison.seeds)
+    cut = len(rows) < planned or any(row["status"] == "interrupted" for row in rows)
+    return ComparisonOutcome(rows, table, directory, interrupted=cut)
 
 
 def _summary_row(label: str, seed: int, outcome: Any) -> dict[str, Any]:

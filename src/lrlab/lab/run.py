@@ -26,7 +26,7 @@ from lrlab import __version__
 from lrlab._files import write_text_atomic
 from lrlab.finder import one_cycle_from
 from lrlab.lab.checkpoint import load_checkpoint, save_checkpoint
-from lrlab.lab.config import AUTO, DEFAULT_LR, RunConfig
+from lrlab.lab.config import AUTO, RunConfig
 from lrlab.lab.data import Dataset, load_dataset
 from lrlab.lab.interrupt import StopRequest
 from lrlab.lab.plots import plot_lr, plot_training
@@ -151,7 +151,6 @@ def start_run(
     )
     directory = Path(out_dir) / f"run-{run_id}"
     directory.mkdir(parents=True, exist_ok=True)
-    store.add_artifact(run_id, "checkpoint", directory / CHECKPOINT)
     if range_test is not None:
         store.add_artifact(run_id, "range_test_plot", range_test.plot(directory / "range_test.png"))
     progress.message(
@@ -182,11 +181,11 @@ def resume_run(
     With ``lr`` or ``schedule`` the LR changes from the next optimizer step: the run's
     schedule becomes ``sequence(old, new, durations=[k])`` where ``k`` is the number of
     steps already taken, so ``new`` sees its own time from 0. ``lr`` alone means
-    ``constant(lr)``; a preset ``schedule`` is built with ``lr`` (else the run's LR) over
-    the remaining epochs; spec text (without ``lr``) counts in the run's unit. The change
-    is recorded as a new segment. The LR always comes from the schedule, never from the
-    checkpoint's optimizer state. With neither, the run continues exactly (bit for bit on
-    the CPU).
+    ``constant(lr)``. A preset ``schedule`` is built with ``lr`` (else the run's preset
+    LR) over the remaining epochs, counted from the resume point; spec text (without
+    ``lr``) counts in the run's unit. The change is checkpointed, then recorded as a new
+    segment. The LR always comes from the schedule, never from the checkpoint's optimizer
+    state. With neither, the run continues exactly (bit for bit on the CPU).
 
     Args:
         run_id: The run to continue.
@@ -232,7 +231,11 @@ def resume_run(
         warnings.filterwarnings("ignore", "lrlab.torch: resuming with settings", UserWarning)
         trainer.load_state_dict(state)
     if new is not None:
-        change = f"--lr {lr:g}" if schedule is None else f"--schedule {schedule}"
+        change = " ".join(
+            f"--{name} {value}" for name, value in (("lr", lr), ("schedule", schedule)) if value
+        )
+        # Checkpoint first, so the file and the store agree on the schedule from here on.
+        _save(trainer, store, run_id, checkpoint_path)
         store.start_segment(
             run_id,
             done_epochs,
@@ -240,6 +243,12 @@ def resume_run(
             f"resume at step {taken} (epoch {done_epochs}, batch {int(state['batch'])}): {change}",
         )
         progress.message(f"run {run_id}: from step {taken} the LR follows {new!r}")
+    elif current.duration is not None and current.duration < trainer.total_steps:
+        progress.message(
+            f"run {run_id}: the schedule ends at step {current.duration}; the LR then stays at "
+            f"{current(float(current.duration)):.3g} until step {trainer.total_steps} (give "
+            "--lr or --schedule to change that)"
+        )
     if epochs is not None:
         store.set_config(run_id, config.to_dict())
     store.set_status(run_id, "running")
@@ -302,7 +311,9 @@ def _new_piece(
     if schedule is None:
         return None if lr is None else Constant(value=lr)
     if schedule in preset_names():
-        init = lr if lr is not None else config.lr if config.lr is not None else DEFAULT_LR
+        init = lr if lr is not None else config.lr
+        if init is None:
+            raise ValueError(f"resume: give --lr for the preset {schedule!r}")
         return preset(
             schedule,
             init_value=init,
@@ -322,6 +333,12 @@ def _switch(old: Schedule, new: Schedule, taken: int) -> Schedule:
     return new if taken == 0 else Sequence(pieces=(old, new), durations=(taken,))
 
 
+def _save(trainer: Trainer, store: RunStore, run_id: int, path: Path) -> None:
+    """Checkpoint the trainer with its schedule's spec, and record the file."""
+    save_checkpoint(path, {**trainer.state_dict(), "schedule": repr(trainer.schedule)})
+    store.add_artifact(run_id, "checkpoint", path)
+
+
 def _train(
     trainer: Trainer,
     run_id: int,
@@ -336,7 +353,7 @@ def _train(
     checkpoint = directory / CHECKPOINT
 
     def save() -> None:
-        save_checkpoint(checkpoint, {**trainer.state_dict(), "schedule": repr(trainer.schedule)})
+        _save(trainer, store, run_id, checkpoint)
 
     def on_epoch_end(epoch: int, metrics: dict[str, float | None]) -> None:
         store.log_epoch(run_id, epoch, metrics)

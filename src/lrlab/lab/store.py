@@ -429,6 +429,10 @@ def _migrate(connection: sqlite3.Connection, file: Path) -> None:
     for number in range(version, SCHEMA_VERSION):
         connection.execute("BEGIN IMMEDIATE")
         try:
+            # Another process may have migrated while this one waited for the lock.
+            if int(connection.execute("PRAGMA user_version").fetchone()[0]) > number:
+                connection.execute("COMMIT")
+                continue
             for statement in _statements(MIGRATIONS[number]):
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {number + 1}")

@@ -19,6 +19,7 @@ the loss is checked for NaN/inf every :data:`CUDA_CHECK_EVERY` steps instead of 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -59,11 +60,31 @@ def pick_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+_TORCH_THREADS = torch.get_num_threads()
+"""torch's own CPU thread count, read before any run changes it."""
+
+
 def default_threads(config: RunConfig, dataset: Dataset) -> int:
-    """CPU threads for a run: ``config.threads``, else 1 for vector data, else torch's."""
+    """CPU threads for a run: ``config.threads``, else 1 for vector data, else torch's
+    default (the count torch chose at start-up, not one an earlier run set)."""
     if config.threads is not None:
         return config.threads
-    return 1 if len(dataset.input_shape) == 1 else torch.get_num_threads()
+    return 1 if len(dataset.input_shape) == 1 else _TORCH_THREADS
+
+
+def batch_starts(count: int, batch_size: int) -> list[int]:
+    """Where each batch of an epoch starts, plus ``count`` at the end.
+
+    Batches hold ``batch_size`` examples; the last holds the rest, except that a single
+    leftover example joins the batch before it (BatchNorm cannot train on a batch of one).
+
+    >>> batch_starts(10, 4), batch_starts(9, 4), batch_starts(1, 4)
+    ([0, 4, 8, 10], [0, 4, 9], [0, 1])
+    """
+    starts = list(range(0, count, batch_size))
+    if len(starts) > 1 and count - starts[-1] == 1:
+        starts.pop()
+    return [*starts, count]
 
 
 def build_optimizer(config: RunConfig, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -114,7 +135,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if config.compile else self.model
         self.optimizer = build_optimizer(config, self.model, lr=1.0)
-        self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
+        self._starts = batch_starts(len(self.y_train), config.batch_size)
+        self.steps_per_epoch = len(self._starts) - 1
         self.scheduler: ScheduleLR | None = None
         self.schedule: Schedule | None = None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -125,9 +147,7 @@ class Trainer:
         # small write per step, summed (in float64) at the epoch's end.
         self._losses = torch.zeros(self.steps_per_epoch, dtype=torch.float32, device=self.device)
         self._corrects = torch.zeros(self.steps_per_epoch, dtype=torch.int64, device=self.device)
-        self._sizes = torch.full((self.steps_per_epoch,), config.batch_size, dtype=torch.float64)
-        self._sizes[-1] = len(self.y_train) - config.batch_size * (self.steps_per_epoch - 1)
-        self._sizes = self._sizes.to(self.device)
+        self._sizes = torch.tensor(np.diff(self._starts), dtype=torch.float64, device=self.device)
         self._epoch_seconds = 0.0
         self._epoch_lr = math.nan
 
@@ -235,14 +255,15 @@ class Trainer:
                 self.batch += 1
                 progress.advance()
                 last = self.batch == self.steps_per_epoch
-                due = last or self.batch - checked >= check_every
+                stopping = stop.requested and not last
+                due = last or stopping or self.batch - checked >= check_every
                 if due and not self._finite_from(0 if last else checked):
                     self._epoch_seconds += time.perf_counter() - started
                     on_epoch_end(self.epoch, self._train_metrics(diverged=True))
                     return DIVERGED
                 if due:
                     checked = self.batch
-                if stop.requested and not last:
+                if stopping:
                     self._epoch_seconds += time.perf_counter() - started
                     return INTERRUPTED
             metrics = self._train_metrics(diverged=False)
@@ -265,8 +286,8 @@ class Trainer:
         self._epoch_lr = float(self.optimizer.param_groups[0]["lr"])
 
     def _train_step(self) -> None:
-        size = self.config.batch_size
-        rows = self._order[self.batch * size : (self.batch + 1) * size].to(self.device)
+        begin, end = self._starts[self.batch], self._starts[self.batch + 1]
+        rows = self._order[begin:end].to(self.device)
         inputs = self.prepare(self.x_train[rows], train=True, generator=self.generator)
         targets = self.y_train[rows]
         with self._autocast():
@@ -375,8 +396,13 @@ class Trainer:
         """
         if self.scheduler is None:
             raise ValueError("Trainer.load_state_dict: attach a schedule first")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise ValueError(
+                f"the checkpoint does not fit this run's model or optimizer: {error}"
+            ) from None
         self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
@@ -399,8 +425,8 @@ class _Batches:
         self._order = torch.randperm(len(trainer.y_train), generator=generator)
 
     def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
-        trainer, size = self._trainer, self._trainer.config.batch_size
-        for begin in range(0, len(self._order), size):
-            rows = self._order[begin : begin + size].to(trainer.device)
+        trainer = self._trainer
+        for begin, end in itertools.pairwise(trainer._starts):
+            rows = self._order[begin:end].to(trainer.device)
             inputs = trainer.prepare(trainer.x_train[rows], train=True, generator=self._generator)
             yield inputs, trainer.y_train[rows]
