@@ -275,3 +275,16 @@ def test_resume_says_when_a_finite_schedule_has_ended(tmp_path: Path) -> None:
             resume_run(spec_run.run_id, store=store, progress=quiet(), stop=StopRequest(),
                        schedule="linear", epochs=2)  # fmt: skip
     assert "the schedule ends at step 44; the LR then stays at 0 until step 66" in shown.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_compile_trains_and_checkpoints_the_plain_module(tmp_path: Path) -> None:
+    config = RunConfig(dataset="synthetic", model="mlp", schedule="one_cycle", lr=0.1,
+                       epochs=2, compile=True)  # fmt: skip
+    with open_store(tmp_path / "runs.db") as store:
+        outcome = start_run(config, store=store, out_dir=tmp_path, progress=quiet(),
+                            stop=StopRequest())  # fmt: skip
+    assert outcome.status == "finished"
+    assert outcome.history[-1]["val_accuracy"] > 0.9  # 3 separable blobs; chance is 1/3
+    keys = list(load_checkpoint(outcome.directory / "checkpoint.pt")["model"])
+    assert keys[0] == "0.weight" and not any(key.startswith("_orig_mod") for key in keys)
