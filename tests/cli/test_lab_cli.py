@@ -133,6 +133,7 @@ def test_runs_list_json_show_compare_export_and_rm(
     assert main(["runs", "rm", "10", "--files", "--store", str(copy)]) == 0
     assert "removed run 10 and 4 files" in capsys.readouterr().out
     assert not any(path.exists() for path in files)
+    assert not files[0].parent.exists()  # its run-<id> folder held nothing else
     with open_store(copy) as reopened:
         assert [run["id"] for run in reopened.runs()][-1] == 9
         assert reopened.integrity_check() == "ok"

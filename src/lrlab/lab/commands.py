@@ -505,6 +505,8 @@ def _runs_rm(args: argparse.Namespace, store: RunStore) -> int:
                 if path.is_file():
                     path.unlink()
                     removed += 1
+                with contextlib.suppress(OSError):  # the run's folder, once it is empty
+                    path.parent.rmdir()
         print(f"removed run {record['id']}" + (f" and {removed} files" if args.files else ""))
     return 0
 
