@@ -123,7 +123,8 @@ class Trainer:
             pixels = dataset.x_train.reshape(-1, dataset.input_shape[-1]).astype(np.float64)
             shape = (1, -1, 1, 1)
             self._mean = torch.tensor(pixels.mean(0) / 255, dtype=torch.float32).view(shape)
-            self._std = torch.tensor(pixels.std(0) / 255, dtype=torch.float32).view(shape)
+            spread = np.maximum(pixels.std(0), 1.0)  # a constant channel must not divide by 0
+            self._std = torch.tensor(spread / 255, dtype=torch.float32).view(shape)
             self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
         self.model = build_model(
             config.model,
