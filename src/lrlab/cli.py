@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lrlab`` command."""
     parser = _Parser(
         prog="lrlab",
-        description="Learning-rate schedules: plot, tabulate and compare them.",
+        description="Learning-rate schedules: plot and tabulate them; train, compare and record "
+        "runs that use them.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
