@@ -43,7 +43,7 @@ def _check_count(name: str, value: object, largest: int) -> None:
         raise ValueError(f"plot_schedules: {name} must be in [1, {largest:,}], got {value!r}")
 
 
-def _plain_text(text: str) -> str:
+def plain_text(text: str) -> str:
     """Escape ``$`` so matplotlib shows the text as typed, not as math."""
     return text.replace("$", r"\$")
 
@@ -87,7 +87,7 @@ def plot_schedules(
     pyplot = require_matplotlib()
     times = np.arange(int(steps), dtype=np.float64)
     x_values = times if steps_per_epoch is None else times / steps_per_epoch
-    labels = {label: _plain_text("\n".join(textwrap.wrap(label, 90))) for label in schedules}
+    labels = {label: plain_text("\n".join(textwrap.wrap(label, 90))) for label in schedules}
     columns = 1 if max(map(len, labels)) > 30 else min(len(labels), 5)
     legend_lines = -(-sum(text.count("\n") + 1 for text in labels.values()) // columns)
     figure, axes = pyplot.subplots(

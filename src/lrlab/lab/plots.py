@@ -24,8 +24,8 @@ import numpy as np
 
 from lrlab.plotting import (
     MAX_PLOT_STEPS,
-    _plain_text,
     image_path,
+    plain_text,
     require_matplotlib,
     save_figure,
 )
@@ -244,7 +244,7 @@ def plot_lr_overlay(
 
     def draw(axes: Any) -> None:
         for label, (x_values, rates) in points.items():
-            axes.plot(x_values, rates, label=_plain_text(label), linewidth=1.6)
+            axes.plot(x_values, rates, label=plain_text(label), linewidth=1.6)
 
     return _draw(owner, path, draw, title=title, y_label="Learning rate", legend=True)
 
@@ -326,7 +326,7 @@ def plot_metric_overlay(
                 std = np.sqrt((spread**2).sum(axis=0) / counts)
             epochs = np.arange(1, table.shape[1] + 1, dtype=np.float64)
             (line,) = axes.plot(
-                epochs, mean, label=_plain_text(label), marker="." if len(epochs) < 50 else None
+                epochs, mean, label=plain_text(label), marker="." if len(epochs) < 50 else None
             )
             banded = counts >= 2
             if banded.any():
