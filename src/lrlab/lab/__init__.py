@@ -15,8 +15,9 @@ scikit-learn, matplotlib) only when used, so ``import lrlab.lab`` stays cheap:
 - :mod:`lrlab.lab.compare`: ``run_comparison``, several schedules × seeds;
 - :mod:`lrlab.lab.plots`, :mod:`lrlab.lab.report`, :mod:`lrlab.lab.gradcam`,
   :mod:`lrlab.lab.inspect`: figures, the HTML report and Grad-CAM;
-- :mod:`lrlab.lab.progress` and :mod:`lrlab.lab.commands`: what the ``lrlab`` command
-  prints, and its lab subcommands.
+- :mod:`lrlab.lab.progress`, :mod:`lrlab.lab.commands`, :mod:`lrlab.lab.runs_commands`
+  and :mod:`lrlab.lab.cli_args`: what the ``lrlab`` command prints, and its lab
+  subcommands.
 
 They need the ``lab`` extra, ``pip install 'lrlab[lab]'``.
 """

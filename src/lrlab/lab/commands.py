@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import json
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
+from lrlab.lab.cli_args import add_store_option, integer, names, real, store_of
 from lrlab.lab.config import AUGMENTATIONS, DEVICES, OPTIMIZERS, UNITS, RunConfig
 from lrlab.lab.interrupt import EXIT_INTERRUPTED, stop_on_signals
 from lrlab.lab.progress import Progress, make_progress
-from lrlab.lab.store import STATUSES, RunStore, open_store
+from lrlab.lab.runs_commands import add_runs_command
+from lrlab.lab.store import RunStore
 
 EXIT_DIVERGED = 1
 """The exit code of ``lrlab run`` when its loss diverged."""
@@ -52,34 +51,6 @@ _RUN_OPTIONS = (
 )
 
 
-def _integer(low: int) -> Callable[[str], int]:
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
-        return value
-
-    return convert
-
-
-def _real(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="run store file (default $LRLAB_HOME/runs.db)")
-
-
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="directory holding the dataset file")
 
@@ -97,22 +68,22 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run settings (default: lrlab.lab.RunConfig's)")
     group.add_argument("--dataset", help="ionosphere, cifar10, digits, breast_cancer, synthetic")
     group.add_argument("--model", help="mlp, minivggnet, resnet, cifar_cnn, resnet9")
-    group.add_argument("--lr", type=_real, help="initial LR of preset schedules")
-    group.add_argument("--epochs", type=_integer(1))
-    group.add_argument("--batch-size", type=_integer(1))
+    group.add_argument("--lr", type=real, help="initial LR of preset schedules")
+    group.add_argument("--epochs", type=integer(1))
+    group.add_argument("--batch-size", type=integer(1))
     group.add_argument("--optimizer", choices=OPTIMIZERS)
-    group.add_argument("--momentum", type=_real, help="SGD momentum (default 0.9)")
+    group.add_argument("--momentum", type=real, help="SGD momentum (default 0.9)")
     group.add_argument("--nesterov", action=argparse.BooleanOptionalAction, help="SGD only")
-    group.add_argument("--weight-decay", type=_real, help="default: the model's reference L2")
+    group.add_argument("--weight-decay", type=real, help="default: the model's reference L2")
     group.add_argument("--unit", choices=UNITS, help="what spec text's t counts")
-    group.add_argument("--augment", type=_names, help=f"comma list of {', '.join(AUGMENTATIONS)}")
-    group.add_argument("--data-seed", type=_integer(0), help="seed of the train/test split")
-    group.add_argument("--limit", type=_integer(1), help="train on this many rows")
+    group.add_argument("--augment", type=names, help=f"comma list of {', '.join(AUGMENTATIONS)}")
+    group.add_argument("--data-seed", type=integer(0), help="seed of the train/test split")
+    group.add_argument("--limit", type=integer(1), help="train on this many rows")
     group.add_argument("--device", choices=DEVICES)
-    group.add_argument("--threads", type=_integer(1), help="torch CPU threads")
+    group.add_argument("--threads", type=integer(1), help="torch CPU threads")
     group.add_argument("--compile", action=argparse.BooleanOptionalAction, help="torch.compile")
     _add_data_dir(parser)
-    _add_common(parser)
+    add_store_option(parser)
     _add_progress(parser)
 
 
@@ -130,7 +101,7 @@ def add_commands(commands: Any) -> dict[str, Handler]:
         "Ctrl+C checkpoints it (exit 130) for 'lrlab resume'.",
     )
     run.add_argument("--schedule", help="preset name, spec text or 'auto' (default none)")
-    run.add_argument("--seed", type=_integer(0))
+    run.add_argument("--seed", type=integer(0))
     _add_run_options(run)
     run.add_argument("--out", default="lrlab-runs", help="runs go to OUT/run-<id>")
     run.add_argument("--lr-plot", help="LR plot path (default OUT/run-<id>/lr.png)")
@@ -146,7 +117,7 @@ def add_commands(commands: Any) -> dict[str, Handler]:
     compare.add_argument(
         "--schedules", help="comma-separated presets or spec text, e.g. none,standard,step"
     )
-    compare.add_argument("--seeds", type=_integer(1), help="seeds 0..N-1 (default 1)")
+    compare.add_argument("--seeds", type=integer(1), help="seeds 0..N-1 (default 1)")
     _add_run_options(compare)
     compare.add_argument("--out", default="lrlab-compare", help="output directory")
 
@@ -156,37 +127,15 @@ def add_commands(commands: Any) -> dict[str, Handler]:
         description="Continue a run. --lr X (constant) or --schedule SPEC applies from the "
         "next step and is recorded as a new segment; with neither the run continues exactly.",
     )
-    resume.add_argument("run_id", type=_integer(1), metavar="ID")
-    resume.add_argument("--lr", type=_real, help="new LR (or the LR of a preset --schedule)")
+    resume.add_argument("run_id", type=integer(1), metavar="ID")
+    resume.add_argument("--lr", type=real, help="new LR (or the LR of a preset --schedule)")
     resume.add_argument("--schedule", help="new schedule: preset name or spec text")
-    resume.add_argument("--epochs", type=_integer(1), help="new total number of epochs")
+    resume.add_argument("--epochs", type=integer(1), help="new total number of epochs")
     _add_data_dir(resume)
-    _add_common(resume)
+    add_store_option(resume)
     _add_progress(resume)
 
-    runs = commands.add_parser("runs", help="list, show, compare, export or remove runs")
-    actions = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list runs (filters combine)")
-    listing.add_argument("--status", choices=STATUSES)
-    for name in ("dataset", "model", "schedule"):
-        listing.add_argument(f"--{name}")
-    listing.add_argument("--json", action="store_true", help="print a JSON list of objects")
-    show = actions.add_parser("show", help="one run: settings, segments, epochs, files")
-    show.add_argument("run_id", type=_integer(1), metavar="ID")
-    show.add_argument("--json", action="store_true")
-    side = actions.add_parser("compare", help="runs side by side")
-    side.add_argument("run_ids", type=_integer(1), nargs="+", metavar="ID")
-    side.add_argument("--json", action="store_true")
-    export = actions.add_parser("export", help="every run and epoch, as CSV or JSON")
-    formats = export.add_mutually_exclusive_group(required=True)
-    formats.add_argument("--csv", action="store_true", help="one row per run and epoch")
-    formats.add_argument("--json", action="store_true", help="one object per run")
-    export.add_argument("-o", "--output", help="file to write (default: standard output)")
-    remove = actions.add_parser("rm", help="remove runs from the store")
-    remove.add_argument("run_ids", type=_integer(1), nargs="+", metavar="ID")
-    remove.add_argument("--files", action="store_true", help="also delete their recorded files")
-    for action in (listing, show, side, export, remove):
-        _add_common(action)
+    runs_handler = add_runs_command(commands)
 
     find = commands.add_parser(
         "find",
@@ -198,15 +147,15 @@ def add_commands(commands: Any) -> dict[str, Handler]:
     find.add_argument("--dataset", default="digits", help="a lab dataset (default digits)")
     find.add_argument("--model", default="mlp", help="a lab model (default mlp)")
     find.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    find.add_argument("--momentum", type=_real, help="SGD momentum (default 0.9)")
-    find.add_argument("--batch-size", type=_integer(1), default=64)
-    find.add_argument("--augment", type=_names, help=f"comma list of {', '.join(AUGMENTATIONS)}")
-    find.add_argument("--limit", type=_integer(1), help="use this many training rows")
+    find.add_argument("--momentum", type=real, help="SGD momentum (default 0.9)")
+    find.add_argument("--batch-size", type=integer(1), default=64)
+    find.add_argument("--augment", type=names, help=f"comma list of {', '.join(AUGMENTATIONS)}")
+    find.add_argument("--limit", type=integer(1), help="use this many training rows")
     find.add_argument("--device", choices=DEVICES)
-    find.add_argument("--num-steps", type=_integer(2), default=100, help="sweep length")
-    find.add_argument("--start-value", type=_real, default=1e-7, help="first LR of the sweep")
-    find.add_argument("--end-value", type=_real, default=10.0, help="last LR of the sweep")
-    find.add_argument("--seed", type=_integer(0), default=0)
+    find.add_argument("--num-steps", type=integer(2), default=100, help="sweep length")
+    find.add_argument("--start-value", type=real, default=1e-7, help="first LR of the sweep")
+    find.add_argument("--end-value", type=real, default=10.0, help="last LR of the sweep")
+    find.add_argument("--seed", type=integer(0), default=0)
     find.add_argument("--json", action="store_true", help="print the whole result as JSON")
     find.add_argument("-o", "--output", default="lr_find.png", help="plot to write")
     _add_data_dir(find)
@@ -215,16 +164,16 @@ def add_commands(commands: Any) -> dict[str, Handler]:
         "inspect",
         help="misclassified test images with Grad-CAM heatmaps, for an image run",
     )
-    inspect.add_argument("run_id", type=_integer(1), metavar="ID")
+    inspect.add_argument("run_id", type=integer(1), metavar="ID")
     inspect.add_argument("-o", "--output", help="image to write (default: RUNDIR/gradcam.png)")
-    inspect.add_argument("--count", type=_integer(1), default=16, help="images to show")
+    inspect.add_argument("--count", type=integer(1), default=16, help="images to show")
     _add_data_dir(inspect)
-    _add_common(inspect)
+    add_store_option(inspect)
     return {
         "run": _run,
         "compare": _compare,
         "resume": _resume,
-        "runs": _runs,
+        "runs": runs_handler,
         "find": _find,
         "inspect": _inspect,
     }
@@ -248,10 +197,6 @@ def _require_lab() -> None:
     else:
         return
     raise ImportError(f"the lab needs {missing}: pip install 'lrlab[lab]'")
-
-
-def _store(args: argparse.Namespace) -> RunStore:
-    return open_store(args.store)
 
 
 @contextlib.contextmanager
@@ -284,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
     from lrlab.lab.run import start_run
 
     config = RunConfig.from_dict(_given(args, (*_RUN_OPTIONS, "schedule", "seed")))
-    with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
+    with store_of(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = start_run(
             config,
             store=store,
@@ -314,7 +259,7 @@ def _resume(args: argparse.Namespace) -> int:
     _require_lab()
     from lrlab.lab.run import resume_run
 
-    with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
+    with store_of(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = resume_run(
             args.run_id,
             store=store,
@@ -343,7 +288,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         table["seeds"] = args.seeds
     comparison = comparison_from(table, _given(args, _RUN_OPTIONS))
-    with _store(args) as store, stop_on_signals() as stop, _progress(args) as progress:
+    with store_of(args) as store, stop_on_signals() as stop, _progress(args) as progress:
         outcome = run_comparison(
             comparison,
             store=store,
@@ -362,162 +307,6 @@ def _compare(args: argparse.Namespace) -> int:
         print("comparison interrupted; the table covers the runs done so far")
         return EXIT_INTERRUPTED
     return 0
-
-
-# -- runs -------------------------------------------------------------------------------------
-
-
-_LIST_FIELDS = (
-    "id",
-    "status",
-    "schedule",
-    "dataset",
-    "model",
-    "seed",
-    "val_accuracy",
-    "best_val_accuracy",
-    "seconds",
-    "created_at",
-    "spec",
-)
-
-
-def _summary(record: dict[str, Any]) -> dict[str, Any]:
-    """A run as ``runs list`` shows it: ``schedule`` is what was asked (a preset name, spec
-    text or ``auto``), ``spec`` the exact schedule it trained with."""
-    shown = {key: record.get(key) for key in _LIST_FIELDS}
-    shown["schedule"] = record["config"].get("schedule", record["schedule"])
-    shown["spec"] = record["schedule"]
-    return shown
-
-
-def _runs(args: argparse.Namespace) -> int:
-    with _store(args) as store:
-        return _RUNS_ACTIONS[args.runs_command](args, store)
-
-
-def _runs_list(args: argparse.Namespace, store: RunStore) -> int:
-    records = store.runs(status=args.status, dataset=args.dataset, model=args.model)
-    rows = [_summary(record) for record in records]
-    if args.schedule is not None:
-        rows = [row for row in rows if args.schedule in (row["schedule"], row["spec"])]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    _print_rows(rows, ("id", "status", "dataset", "model", "schedule", "seed", "val_accuracy"))
-    return 0
-
-
-def _print_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return "-" if value is None else str(value)
-
-    table = [list(keys), *[[cell(row.get(key)) for key in keys] for row in rows]]
-    widths = [max(len(line[i]) for line in table) for i in range(len(keys))]
-    for line in table:
-        cells = (text.ljust(width) for text, width in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
-
-
-def _runs_show(args: argparse.Namespace, store: RunStore) -> int:
-    record = store.run(args.run_id)
-    record["epochs"] = store.epochs(args.run_id)
-    if args.json:
-        print(json.dumps(record, indent=2))
-        return 0
-    print(f"run {record['id']}: {record['status']}  ({record['created_at']})")
-    print(f"  {record['model']} on {record['dataset']}, seed {record['seed']}")
-    print(f"  schedule: {record['schedule']}")
-    print(f"  config: {json.dumps(record['config'], sort_keys=True)}")
-    print(f"  versions: {json.dumps(record['versions'], sort_keys=True)}")
-    if record["error"]:
-        print(f"  error: {record['error']}")
-    for segment in record["segments"]:
-        print(f"  segment {segment['segment']} from epoch {segment['start_epoch']}: "
-              f"{segment['reason']}")  # fmt: skip
-    _print_rows(
-        record["epochs"],
-        ("epoch", "segment", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"),
-    )
-    for artifact in record["artifacts"]:
-        print(f"  {artifact['kind']}: {artifact['path']}")
-    return 0
-
-
-def _runs_compare(args: argparse.Namespace, store: RunStore) -> int:
-    rows = []
-    for run_id in args.run_ids:
-        record = store.run(run_id)
-        row = _summary(record)
-        history = store.epochs(run_id)
-        row["epochs"] = len(history)
-        row["val_loss"] = history[-1]["val_loss"] if history else None
-        rows.append(row)
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    keys = ("id", "status", "schedule", "seed", "epochs", "val_accuracy", "best_val_accuracy",
-            "val_loss", "seconds")  # fmt: skip
-    _print_rows(rows, keys)
-    return 0
-
-
-def _runs_export(args: argparse.Namespace, store: RunStore) -> int:
-    records = store.runs()
-    if args.json:
-        for record in records:
-            extra = store.run(record["id"])
-            record.update(segments=extra["segments"], artifacts=extra["artifacts"])
-            record["epochs"] = store.epochs(record["id"])
-        text = json.dumps(records, indent=2) + "\n"
-    else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        run_keys = ("id", "status", "dataset", "model", "schedule", "seed")
-        epoch_keys = ("epoch", "segment", "loss", "accuracy", "val_loss", "val_accuracy", "lr",
-                      "seconds")  # fmt: skip
-        writer.writerow(["run_id", *run_keys[1:], *epoch_keys])
-        for record in records:
-            for epoch in store.epochs(record["id"]):
-                writer.writerow(
-                    [record[key] for key in run_keys] + [epoch[key] for key in epoch_keys]
-                )
-        text = buffer.getvalue()
-    if args.output:
-        from lrlab._files import write_text_atomic
-
-        print(f"wrote {write_text_atomic(args.output, text)}")
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
-def _runs_rm(args: argparse.Namespace, store: RunStore) -> int:
-    records = [store.run(run_id) for run_id in args.run_ids]  # all exist, or nothing goes
-    for record in records:
-        store.delete_run(record["id"])
-        removed = 0
-        if args.files:
-            for artifact in record["artifacts"]:
-                path = Path(artifact["path"])
-                if path.is_file():
-                    path.unlink()
-                    removed += 1
-                with contextlib.suppress(OSError):  # the run's folder, once it is empty
-                    path.parent.rmdir()
-        print(f"removed run {record['id']}" + (f" and {removed} files" if args.files else ""))
-    return 0
-
-
-_RUNS_ACTIONS: dict[str, Callable[[argparse.Namespace, RunStore], int]] = {
-    "list": _runs_list,
-    "show": _runs_show,
-    "compare": _runs_compare,
-    "export": _runs_export,
-    "rm": _runs_rm,
-}
 
 
 # -- find -------------------------------------------------------------------------------------
@@ -566,7 +355,7 @@ def _inspect(args: argparse.Namespace) -> int:
     _require_lab()
     from lrlab.lab.inspect import inspect_run
 
-    with _store(args) as store:
+    with store_of(args) as store:
         path = inspect_run(
             store, args.run_id, output=args.output, count=args.count, data_dir=args.data_dir
         )
