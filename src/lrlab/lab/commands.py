@@ -213,8 +213,9 @@ def _progress(args: argparse.Namespace) -> Iterator[Progress]:
         progress.close()
 
 
-def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+def _given(args: argparse.Namespace, keys: Sequence[str]) -> dict[str, Any]:
+    """The flags among ``keys`` that were given on the command line."""
+    return {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
 
 
 def _command_line() -> str:
