@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lrlab._files import write_atomic
 from lrlab.schedules import Schedule
 
 
@@ -138,14 +139,8 @@ def image_path(owner: str, path: str | os.PathLike[str]) -> tuple[Path, str]:
 
 
 def save_figure(figure: Any, output: Path, image_format: str) -> None:
-    """Write ``figure`` to ``output`` atomically: a hidden partial file, then a rename.
+    """Write ``figure`` to ``output`` atomically (:func:`lrlab._files.write_atomic`).
 
     A crash or a full disk leaves either the previous file or none, never half an image.
     """
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.partial")
-    try:
-        figure.savefig(partial, format=image_format)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomic(output, lambda handle: figure.savefig(handle, format=image_format))

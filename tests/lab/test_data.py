@@ -418,3 +418,17 @@ def test_shared_cifar_corrupt_cache_is_rebuilt(cifar_cache: Path) -> None:
     assert np.array_equal(rebuilt.x_train, reference.x_train)
     assert lab_data._read_cache(cache, 512) is not None
     assert [p.name for p in cifar_cache.iterdir()] == [cache.name]
+
+
+def test_channel_stats_match_numpy_and_need_images() -> None:
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, size=(2500, 8, 8, 3), dtype=np.uint8)
+    labels = np.zeros(2500, dtype=np.int64)
+    data = lab_data.Dataset("d", pixels, labels, pixels[:3], labels[:3], ("a",), "-")
+    mean, std = data.channel_stats
+    flat = pixels.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(mean, flat.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, flat.std(axis=0), rtol=1e-9)
+    assert data.channel_stats is data.channel_stats  # computed once
+    with pytest.raises(ValueError, match="channel_stats needs images"):
+        load_dataset("synthetic").channel_stats  # noqa: B018

@@ -288,3 +288,11 @@ def test_compile_trains_and_checkpoints_the_plain_module(tmp_path: Path) -> None
     assert outcome.history[-1]["val_accuracy"] > 0.9  # 3 separable blobs; chance is 1/3
     keys = list(load_checkpoint(outcome.directory / "checkpoint.pt")["model"])
     assert keys[0] == "0.weight" and not any(key.startswith("_orig_mod") for key in keys)
+
+
+def test_a_loaded_dataset_must_be_the_configs(tmp_path: Path) -> None:
+    from lrlab.lab.data import load_dataset
+
+    with open_store(tmp_path / "runs.db") as store, pytest.raises(ValueError, match="'synthetic'"):
+        start_run(digits(), store=store, out_dir=tmp_path, progress=quiet(), stop=StopRequest(),
+                  dataset=load_dataset("synthetic"))  # fmt: skip

@@ -266,16 +266,32 @@ def format_cell(value: Any, key: str) -> str:
     return str(value)
 
 
+def aligned_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, rule: bool = False
+) -> str:
+    """Plain-text columns, each as wide as its widest cell, two spaces apart; with ``rule``
+    a line of dashes under the header.
+
+    >>> print(aligned_table(["a", "bb"], [["xyz", "1"]], rule=True))
+    a    bb
+    ---  --
+    xyz  1
+    """
+    lines = [list(header), *(list(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    if rule:
+        lines.insert(1, ["-" * width for width in widths])
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
 def format_table(aggregated: Sequence[Mapping[str, Any]]) -> str:
     """The comparison table as aligned plain text, one schedule per line."""
     header = [title for _, title in TABLE_COLUMNS]
     lines = [[format_cell(row[key], key) for key, _ in TABLE_COLUMNS] for row in aggregated]
-    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
-    rules = ["-" * width for width in widths]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-        for cells in [header, rules, *lines]
-    )
+    return aligned_table(header, lines, rule=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,22 +338,27 @@ def run_comparison(
     Returns:
         The outcome.
     """
-    from lrlab.lab.run import start_run
+    from lrlab.lab.run import load_run_data, start_run
 
     directory = Path(out_dir)
     rows: list[dict[str, Any]] = []
     outcomes: dict[str, list[Any]] = {}
+    datasets: dict[tuple[Any, ...], Any] = {}  # each split is loaded once for all its runs
     for entry in comparison.entries:
         for seed in comparison.seeds:
             if stop.requested:
                 break
+            config = comparison.config(entry, seed)
+            split = (config.dataset, config.data_seed, config.limit)
+            if split not in datasets:
+                datasets[split] = load_run_data(config, data_dir)
             outcome = start_run(
-                comparison.config(entry, seed),
+                config,
                 store=store,
                 out_dir=directory / "runs",
                 progress=progress,
                 stop=stop,
-                data_dir=data_dir,
+                dataset=datasets[split],
             )
             outcomes.setdefault(entry.label, []).append(outcome)
             rows.append(_summary_row(entry.label, seed, outcome))

@@ -36,6 +36,7 @@ come ordered by class, then by file name or batch position; shuffle them for tra
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import heapq
@@ -89,6 +90,7 @@ _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 _SPLITS = ("train", "test")
 _BATCH_NAME = re.compile(r"data_batch_(\d+)|test_batch|batches\.meta")
 _CACHE_FORMAT = 1
+_STATS_CHUNK = 1024  # images per chunk of Dataset.channel_stats (25 MB of int64)
 _DOWNLOAD_TIMEOUT_S = 10.0
 _EXTRA_HINT = "install it with: pip install 'lrlab[lab]'"
 
@@ -148,6 +150,28 @@ class Dataset:
     def num_classes(self) -> int:
         """The number of classes, ``len(class_names)``."""
         return len(self.class_names)
+
+    @functools.cached_property
+    def channel_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel mean and standard deviation of ``x_train`` images, in pixel units
+        (0..255), float64; computed once, in chunks, so no float copy of the images is made.
+
+        Raises:
+            ValueError: If the inputs are not images ``(n, H, W, C)``.
+        """
+        if self.x_train.ndim != 4:
+            raise ValueError(f"{self.name}: channel_stats needs images, got {self.x_train.shape}")
+        channels = self.x_train.shape[-1]
+        total = np.zeros(channels, dtype=np.int64)
+        squares = np.zeros(channels, dtype=np.int64)
+        for begin in range(0, len(self.x_train), _STATS_CHUNK):
+            pixels = self.x_train[begin : begin + _STATS_CHUNK].reshape(-1, channels)
+            wide = pixels.astype(np.int64)
+            total += wide.sum(axis=0)
+            squares += (wide * wide).sum(axis=0)
+        count = max(self.x_train.size // channels, 1)
+        mean = total / count
+        return mean, np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,9 +43,6 @@ FINDER_STEPS = 100
 default). Shorter sweeps move the LR too fast for a BatchNorm CNN with momentum to follow:
 on a 2000-image CIFAR-10 subset, 32 steps suggested 0.0008 and 100 steps 0.0066."""
 
-RESUMABLE = ("interrupted", "diverged", "failed", "finished", "running")
-"""Statuses :func:`resume_run` accepts (``running`` only when its process is gone)."""
-
 
 @dataclasses.dataclass(frozen=True)
 class RunOutcome:
@@ -108,6 +105,7 @@ def start_run(
     progress: Progress,
     stop: StopRequest,
     data_dir: str | os.PathLike[str] | None = None,
+    dataset: Dataset | None = None,
     lr_plot: str | os.PathLike[str] | None = None,
     train_plot: str | os.PathLike[str] | None = None,
 ) -> RunOutcome:
@@ -120,6 +118,8 @@ def start_run(
         progress: Receives the run's progress lines.
         stop: Polled after every step (see :func:`lrlab.lab.interrupt.stop_on_signals`).
         data_dir: Where the dataset's file is, before ``LRLAB_DATA_DIR``.
+        dataset: The run's data, already loaded by :func:`load_run_data` (a comparison
+            loads it once for all its runs); ``None`` loads it.
         lr_plot: Where to write the LR plot instead of ``run-<id>/lr.png``.
         train_plot: Where to write the training plot instead of ``run-<id>/training.png``.
 
@@ -131,7 +131,11 @@ def start_run(
         DatasetNotFoundError: If the dataset is not available.
     """
     began = time.perf_counter()
-    trainer = Trainer(config, load_run_data(config, data_dir))
+    if dataset is not None and dataset.name != config.dataset:
+        raise ValueError(
+            f"start_run: dataset {dataset.name!r} is not the config's {config.dataset!r}"
+        )
+    trainer = Trainer(config, dataset if dataset is not None else load_run_data(config, data_dir))
     range_test = None
     if config.schedule == AUTO:
         progress.message(f"range test: {FINDER_STEPS} steps")
@@ -271,8 +275,6 @@ def _check_resumable(record: dict[str, Any]) -> None:
     status, pid = record["status"], record.get("pid")
     if status == "running" and pid is not None and _process_alive(int(pid)):
         raise ValueError(f"resume: run {record['id']} is still running (process {pid})")
-    if status not in RESUMABLE:
-        raise ValueError(f"resume: run {record['id']} has status {status!r}")
 
 
 def _process_alive(pid: int) -> bool:
@@ -400,7 +402,7 @@ def _classification_report(trainer: Trainer) -> str:
     return str(
         classification_report(
             trainer.dataset.y_test,
-            trainer.predict(),
+            trainer.test_predictions,
             labels=list(range(len(names))),
             target_names=list(names),
             digits=4,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lrlab.lab.cli_args import add_store_option, integer, store_of
+from lrlab.lab.compare import aligned_table
 from lrlab.lab.store import STATUSES, RunStore
 
 
@@ -92,11 +93,7 @@ def _print_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
             return f"{value:.4g}"
         return "-" if value is None else str(value)
 
-    table = [list(keys), *[[cell(row.get(key)) for key in keys] for row in rows]]
-    widths = [max(len(line[i]) for line in table) for i in range(len(keys))]
-    for line in table:
-        cells = (text.ljust(width) for text, width in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    print(aligned_table(keys, [[cell(row.get(key)) for key in keys] for row in rows]))
 
 
 def _runs_show(args: argparse.Namespace, store: RunStore) -> int:

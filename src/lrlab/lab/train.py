@@ -19,7 +19,6 @@ the loss is checked for NaN/inf every :data:`CUDA_CHECK_EVERY` steps instead of 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -120,10 +119,10 @@ class Trainer:
         self.x_train, self.y_train = self._tensors(dataset.x_train, dataset.y_train)
         self.x_test, self.y_test = self._tensors(dataset.x_test, dataset.y_test)
         if self.is_image:
-            pixels = dataset.x_train.reshape(-1, dataset.input_shape[-1]).astype(np.float64)
+            mean, std = dataset.channel_stats
             shape = (1, -1, 1, 1)
-            self._mean = torch.tensor(pixels.mean(0) / 255, dtype=torch.float32).view(shape)
-            spread = np.maximum(pixels.std(0), 1.0)  # a constant channel must not divide by 0
+            self._mean = torch.tensor(mean / 255, dtype=torch.float32).view(shape)
+            spread = np.maximum(std, 1.0)  # a constant channel must not divide by 0
             self._std = torch.tensor(spread / 255, dtype=torch.float32).view(shape)
             self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
         self.model = build_model(
@@ -151,6 +150,8 @@ class Trainer:
         self._sizes = torch.tensor(np.diff(self._starts), dtype=torch.float64, device=self.device)
         self._epoch_seconds = 0.0
         self._epoch_lr = math.nan
+        self.test_predictions: np.ndarray | None = None
+        """The predicted test classes at the last :meth:`evaluate` (None before one)."""
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -286,11 +287,16 @@ class Trainer:
         self._epoch_seconds = 0.0
         self._epoch_lr = float(self.optimizer.param_groups[0]["lr"])
 
+    def training_batch(
+        self, order: torch.Tensor, index: int, generator: torch.Generator
+    ) -> tuple[Any, torch.Tensor]:
+        """Batch ``index`` of an epoch whose example order is ``order``: model inputs
+        (augmented with ``generator``) and targets, on the device."""
+        rows = order[self._starts[index] : self._starts[index + 1]].to(self.device)
+        return self.prepare(self.x_train[rows], train=True, generator=generator), self.y_train[rows]
+
     def _train_step(self) -> None:
-        begin, end = self._starts[self.batch], self._starts[self.batch + 1]
-        rows = self._order[begin:end].to(self.device)
-        inputs = self.prepare(self.x_train[rows], train=True, generator=self.generator)
-        targets = self.y_train[rows]
+        inputs, targets = self.training_batch(self._order, self.batch, self.generator)
         with self._autocast():
             logits = self.forward(inputs)
             loss = functional.cross_entropy(logits, targets)
@@ -333,35 +339,27 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """``val_loss`` (mean cross-entropy, nats) and ``val_accuracy`` on the test split."""
+        """``val_loss`` (mean cross-entropy, nats) and ``val_accuracy`` on the test split.
+
+        The predicted class of every test example is kept in :attr:`test_predictions`.
+        """
         was_training = self.model.training
         self.model.eval()
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        predictions = []
         try:
             for inputs, targets in self._test_batches():
                 with self._autocast():
                     logits = self.forward(inputs)
                 loss_sum += functional.cross_entropy(logits.float(), targets, reduction="sum")
-                correct += (logits.argmax(1) == targets).sum()
+                predictions.append(logits.argmax(1))
         finally:
             self.model.train(was_training)
+        predicted = torch.cat(predictions) if predictions else self.y_test.new_zeros(0)
+        self.test_predictions = predicted.cpu().numpy().astype(np.int64)
         count = max(len(self.y_test), 1)
-        return {"val_loss": float(loss_sum) / count, "val_accuracy": int(correct) / count}
-
-    @torch.no_grad()
-    def predict(self) -> np.ndarray:
-        """The predicted class of every test example (int64)."""
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            predictions = []
-            for inputs, _targets in self._test_batches():
-                with self._autocast():
-                    predictions.append(self.forward(inputs).argmax(1).cpu())
-        finally:
-            self.model.train(was_training)
-        return torch.cat(predictions).numpy().astype(np.int64)
+        correct = int((predicted == self.y_test).sum())
+        return {"val_loss": float(loss_sum) / count, "val_accuracy": correct / count}
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -426,8 +424,5 @@ class _Batches:
         self._order = torch.randperm(len(trainer.y_train), generator=generator)
 
     def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
-        trainer = self._trainer
-        for begin, end in itertools.pairwise(trainer._starts):
-            rows = self._order[begin:end].to(trainer.device)
-            inputs = trainer.prepare(trainer.x_train[rows], train=True, generator=self._generator)
-            yield inputs, trainer.y_train[rows]
+        for index in range(self._trainer.steps_per_epoch):
+            yield self._trainer.training_batch(self._order, index, self._generator)
